@@ -1,0 +1,82 @@
+//! The decoded picture every later stage works on.
+
+use zeroize::Zeroizing;
+
+/// An 8-bit RGB picture, rows packed without padding (`width * 3` bytes a row).
+///
+/// The pixels are wiped from memory when the frame is dropped: a camera frame
+/// is biometric data and must not linger in freed memory.
+pub struct RgbFrame {
+    width: u32,
+    height: u32,
+    pixels: Zeroizing<Vec<u8>>,
+}
+
+impl RgbFrame {
+    /// Wraps packed RGB pixels. Returns `None` when the length is not
+    /// `width * height * 3` or a side is zero.
+    pub fn from_rgb(width: u32, height: u32, pixels: Vec<u8>) -> Option<Self> {
+        let pixels = Zeroizing::new(pixels);
+        let expected = (width as usize)
+            .checked_mul(height as usize)?
+            .checked_mul(3)?;
+        if width == 0 || height == 0 || pixels.len() != expected {
+            return None;
+        }
+        Some(Self {
+            width,
+            height,
+            pixels,
+        })
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Packed RGB bytes, `width * 3` per row.
+    pub fn as_rgb(&self) -> &[u8] {
+        &self.pixels
+    }
+
+    /// The pixel at (x, y) as `[r, g, b]`. Panics outside the frame.
+    #[inline]
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = (y as usize * self.width as usize + x as usize) * 3;
+        [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
+    }
+}
+
+impl std::fmt::Debug for RgbFrame {
+    // Never print pixels: they are a face.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RgbFrame")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_wrong_length_and_empty_sides() {
+        assert!(RgbFrame::from_rgb(2, 2, vec![0; 12]).is_some());
+        assert!(RgbFrame::from_rgb(2, 2, vec![0; 11]).is_none());
+        assert!(RgbFrame::from_rgb(0, 2, vec![]).is_none());
+        assert!(RgbFrame::from_rgb(u32::MAX, u32::MAX, vec![]).is_none());
+    }
+
+    #[test]
+    fn pixel_reads_row_major_rgb() {
+        let f = RgbFrame::from_rgb(2, 1, vec![1, 2, 3, 4, 5, 6]).unwrap();
+        assert_eq!(f.pixel(1, 0), [4, 5, 6]);
+        assert_eq!(format!("{f:?}"), "RgbFrame { width: 2, height: 1, .. }");
+    }
+}
