@@ -1,7 +1,38 @@
 #![forbid(unsafe_code)]
+#![doc = include_str!("../README.md")]
 
 pub mod embedding;
 pub mod frame;
+pub mod geometry;
+pub mod metrics;
+pub mod models;
+pub mod seal;
+pub mod template;
+
+#[cfg(feature = "input")]
+pub mod input;
+
+#[cfg(feature = "pipeline")]
+pub mod align;
+#[cfg(feature = "pipeline")]
+pub mod analyzer;
+#[cfg(feature = "pipeline")]
+pub mod detect;
+#[cfg(feature = "pipeline")]
+pub mod embed;
+#[cfg(feature = "pipeline")]
+mod inference;
+#[cfg(feature = "pipeline")]
+pub mod liveness;
+#[cfg(feature = "pipeline")]
+pub mod quality;
 
 pub use embedding::{EMBEDDING_DIM, Embedding};
 pub use frame::RgbFrame;
+pub use geometry::{BoundingBox, Landmarks, Point};
+pub use models::{ModelError, ModelKind, ModelLocator};
+
+#[cfg(feature = "pipeline")]
+pub use analyzer::{AnalyzerConfig, FaceAnalysis, FaceAnalyzer, MatchDecision, PipelineError};
+#[cfg(feature = "pipeline")]
+pub use inference::InferenceError;

@@ -1,0 +1,83 @@
+//! Building the analyzer from the command line, and reading pictures.
+
+use std::path::Path;
+
+use faceseal_core::input::{InputLimits, decode_image};
+use faceseal_core::{AnalyzerConfig, FaceAnalyzer, ModelLocator, RgbFrame};
+
+use crate::GlobalArgs;
+
+/// Errors of the command-line tool: a message with its cause chain.
+pub type CliResult<T> = Result<T, CliError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Message(String),
+    #[error(transparent)]
+    Pipeline(#[from] faceseal_core::PipelineError),
+    #[error(transparent)]
+    Model(#[from] faceseal_core::ModelError),
+    #[error(transparent)]
+    Inference(#[from] faceseal_core::InferenceError),
+    #[error("{path}: {source}")]
+    Image {
+        path: String,
+        #[source]
+        source: faceseal_core::input::InputError,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+pub fn message(text: impl Into<String>) -> CliError {
+    CliError::Message(text.into())
+}
+
+pub fn locator(args: &GlobalArgs) -> ModelLocator {
+    let mut locator = ModelLocator::new();
+    for dir in &args.model_dirs {
+        locator = locator.with_dir(dir);
+    }
+    locator.with_env_dirs().with_dir("models")
+}
+
+pub fn config(args: &GlobalArgs) -> AnalyzerConfig {
+    let mut config = AnalyzerConfig::default();
+    config.detector.input_size = args.det_size;
+    if let Some(t) = args.liveness_threshold {
+        config.liveness_threshold = t;
+    }
+    config
+}
+
+pub fn analyzer(args: &GlobalArgs) -> CliResult<FaceAnalyzer> {
+    analyzer_with(args, config(args))
+}
+
+pub fn analyzer_with(args: &GlobalArgs, config: AnalyzerConfig) -> CliResult<FaceAnalyzer> {
+    Ok(FaceAnalyzer::load(&locator(args), config)?)
+}
+
+/// Reads a file's bytes.
+pub fn read_bytes(path: &Path) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|source| CliError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Reads and decodes a picture through the input gate.
+pub fn load_image(path: &Path) -> CliResult<RgbFrame> {
+    let bytes = read_bytes(path)?;
+    decode_image(&bytes, &InputLimits::default()).map_err(|source| CliError::Image {
+        path: path.display().to_string(),
+        source,
+    })
+}

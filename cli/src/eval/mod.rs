@@ -1,0 +1,99 @@
+//! `faceseal eval`: accuracy on public data sets.
+
+mod detect;
+mod lfw;
+mod pad;
+
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+
+use crate::GlobalArgs;
+use crate::context::CliResult;
+
+#[derive(Subcommand)]
+pub enum EvalCommand {
+    /// LFW View 2, 10-fold: accuracy (mean, std), TAR at FAR 1e-3, failures to detect.
+    Lfw {
+        /// The LFW folder holding pairs.txt and images/.
+        #[arg(long)]
+        data: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// APCER, BPCER, ACER at the shipped threshold, and EER.
+    Liveness {
+        /// Live (bona fide) pictures: directories, pictures or list files.
+        #[arg(long, required = true)]
+        live: Vec<PathBuf>,
+        /// Attack pictures: directories, pictures or list files.
+        #[arg(long, required = true)]
+        spoof: Vec<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// `eval liveness` over the NUAA Photograph Imposter lists of one split.
+    Nuaa {
+        /// The NUAA folder holding ClientRaw/, ImposterRaw/ and the split lists.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, value_enum)]
+        split: Split,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Detection recall on pictures with a face, false positives on pictures without.
+    Detect {
+        /// Pictures that each hold at least one face.
+        #[arg(long)]
+        pos: Vec<PathBuf>,
+        /// Pictures that hold no human face.
+        #[arg(long)]
+        neg: Vec<PathBuf>,
+        /// A JSON list of {"file", "n_faces"} beside the pictures it names:
+        /// reports exact face counts.
+        #[arg(long)]
+        counts: Option<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl Split {
+    fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
+pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
+    let threads = |t: Option<usize>| t.unwrap_or_else(crate::progress::default_threads);
+    match cmd {
+        EvalCommand::Lfw { data, threads: t } => lfw::run(args, &data, threads(t)),
+        EvalCommand::Liveness {
+            live,
+            spoof,
+            threads: t,
+        } => pad::run_lists(args, &live, &spoof, threads(t)),
+        EvalCommand::Nuaa {
+            data,
+            split,
+            threads: t,
+        } => pad::run_nuaa(args, &data, split, threads(t)),
+        EvalCommand::Detect {
+            pos,
+            neg,
+            counts,
+            threads: t,
+        } => detect::run(args, &pos, &neg, counts.as_deref(), threads(t)),
+    }
+}

@@ -1,0 +1,47 @@
+//! Where the integration tests find real models and pictures.
+//!
+//! Tests that depend on model behaviour run the real models on real pictures.
+//! They fail, loudly, when those are not configured: a skipped liveness test
+//! would hide exactly the regressions it exists to catch.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use faceseal_core::input::{InputLimits, decode_image};
+use faceseal_core::{AnalyzerConfig, FaceAnalyzer, ModelLocator, RgbFrame};
+
+/// Directory of the evaluation data (LFW, NUAA, ...), from `FACESEAL_DATA_DIR`.
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os("FACESEAL_DATA_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => panic!(
+            "FACESEAL_DATA_DIR is not set: point it at the evaluation data directory (see README.md, Testing)"
+        ),
+    }
+}
+
+/// The models: the project's own `models/` plus `FACESEAL_MODEL_DIR`.
+pub fn locator() -> ModelLocator {
+    let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let locator = ModelLocator::new().with_env_dirs().with_dir(bundled);
+    assert!(
+        std::env::var_os(faceseal_core::models::MODEL_DIR_ENV).is_some(),
+        "FACESEAL_MODEL_DIR is not set: the liveness models are found there (see README.md, Testing)"
+    );
+    locator
+}
+
+pub fn analyzer() -> FaceAnalyzer {
+    analyzer_with(AnalyzerConfig::default())
+}
+
+pub fn analyzer_with(config: AnalyzerConfig) -> FaceAnalyzer {
+    FaceAnalyzer::load(&locator(), config).expect("models load")
+}
+
+pub fn picture(relative: &str) -> RgbFrame {
+    let path = data_dir().join(relative);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    decode_image(&bytes, &InputLimits::default()).expect("picture decodes")
+}
