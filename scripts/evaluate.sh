@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The main job: build the command-line tool and measure faceseal on the
+# evaluation data: LFW verification, detection, liveness on the NUAA train
+# split, and per-stage speed. Prints every figure the README quotes.
+#
+# Needs FACESEAL_MODEL_DIR and FACESEAL_DATA_DIR, as scripts/test-all.sh.
+# PROFILE=release gives the speed figures of an optimised build (a second,
+# slower build); the default reuses the test build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${FACESEAL_MODEL_DIR:?set FACESEAL_MODEL_DIR to the directory holding the liveness models}"
+: "${FACESEAL_DATA_DIR:?set FACESEAL_DATA_DIR to the evaluation data directory}"
+export FACESEAL_MODEL_DIR
+data=$FACESEAL_DATA_DIR
+profile=${PROFILE:-dev}
+
+cargo build --locked --profile "$profile" -p faceseal-cli
+dir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
+faceseal="$dir/faceseal"
+
+step() { echo; echo "== $*"; }
+step "faceseal eval lfw --data $data/lfw"
+"$faceseal" eval lfw --data "$data/lfw"
+step "faceseal eval detect --pos $data/lfw/images --neg $data/negatives"
+"$faceseal" eval detect --pos "$data/lfw/images" --neg "$data/negatives"
+step "faceseal --det-size 640 eval detect --counts $data/multiface/annotations.json"
+"$faceseal" --det-size 640 eval detect --counts "$data/multiface/annotations.json"
+step "faceseal eval nuaa --data $data/nuaa --split train"
+"$faceseal" eval nuaa --data "$data/nuaa" --split train
+step "faceseal bench --images $data/nuaa/ClientRaw --limit 200 ($profile build)"
+"$faceseal" bench --images "$data/nuaa/ClientRaw" --limit 200
