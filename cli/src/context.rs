@@ -51,6 +51,9 @@ pub fn locator(args: &GlobalArgs) -> ModelLocator {
 pub fn config(args: &GlobalArgs) -> AnalyzerConfig {
     let mut config = AnalyzerConfig::default();
     config.detector.input_size = args.det_size;
+    if let Some(t) = args.det_threshold {
+        config.detector.score_threshold = t;
+    }
     if let Some(t) = args.liveness_threshold {
         config.liveness_threshold = t;
     }

@@ -40,6 +40,9 @@ pub struct GlobalArgs {
     /// Long side, in pixels, that pictures are scaled to for detection.
     #[arg(long, global = true, default_value_t = 320, value_name = "PIXELS")]
     pub det_size: u32,
+    /// Minimum face probability of the detector.
+    #[arg(long, global = true, value_name = "P")]
+    pub det_threshold: Option<f32>,
     /// Live-probability threshold of the liveness layer.
     #[arg(long, global = true, value_name = "P")]
     pub liveness_threshold: Option<f32>,

@@ -110,15 +110,23 @@ pub fn run(
         counts: count_results,
     };
     emit(args, &report, |r| {
-        let mut out = format!(
-            "recall {} ({} of {} pictures with a face missed)\nfalse-positive pictures {} ({} of {})\n",
-            pct(r.recall),
-            r.missed.len(),
-            r.n_pos,
-            pct(r.false_positive_rate),
-            r.false_positive_images.len(),
-            r.n_neg
-        );
+        let mut out = String::new();
+        if r.n_pos > 0 {
+            out.push_str(&format!(
+                "recall {} ({} of {} pictures with a face missed)\n",
+                pct(r.recall),
+                r.missed.len(),
+                r.n_pos
+            ));
+        }
+        if r.n_neg > 0 {
+            out.push_str(&format!(
+                "false-positive pictures {} ({} of {})\n",
+                pct(r.false_positive_rate),
+                r.false_positive_images.len(),
+                r.n_neg
+            ));
+        }
         for p in &r.false_positive_images {
             out.push_str(&format!("  false positive: {}\n", p.display()));
         }
