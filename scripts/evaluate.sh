@@ -28,5 +28,17 @@ step "faceseal --det-size 640 eval detect --counts $data/multiface/annotations.j
 "$faceseal" --det-size 640 eval detect --counts "$data/multiface/annotations.json"
 step "faceseal eval nuaa --data $data/nuaa --split train"
 "$faceseal" eval nuaa --data "$data/nuaa" --split train
-step "faceseal bench --images $data/nuaa/ClientRaw --limit 200 ($profile build)"
-"$faceseal" bench --images "$data/nuaa/ClientRaw" --limit 200
+step "faceseal bench --images $data/nuaa/ClientRaw --limit 200 ($profile build), against onnxruntime on the same frames"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$faceseal" bench --images "$data/nuaa/ClientRaw" --limit 200 --json > "$tmp/faceseal.json"
+python3 scripts/bench_onnxruntime.py "$data/nuaa/ClientRaw" ${FACESEAL_MODEL_DIR//:/ } --limit 200 --json > "$tmp/onnxruntime.json"
+python3 - "$tmp/faceseal.json" "$tmp/onnxruntime.json" <<'PY'
+import json, sys
+ours, ort = (json.load(open(p)) for p in sys.argv[1:3])
+print(f"{'stage':<9} {'faceseal':>10} {'onnxruntime':>12}   (median ms, one thread)")
+for stage in ("decode", "detect", "align", "liveness", "embed", "total"):
+    print(f"{stage:<9} {ours['stages'][stage]['median_ms']:10.2f} {ort['stages'][stage]['median_ms']:12.2f}")
+print(f"ratio faceseal/onnxruntime (total median): {ours['median_ms'] / ort['median_ms']:.2f}")
+print(f"peak RSS: faceseal {ours['peak_rss_mb']:.1f} MB, onnxruntime {ort['peak_rss_mb']:.1f} MB")
+PY

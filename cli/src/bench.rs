@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
+use faceseal_core::detect::largest_face;
 use faceseal_core::input::{InputLimits, decode_image};
 use faceseal_core::metrics::median_p90;
 use serde::Serialize;
@@ -94,10 +95,7 @@ pub fn run(args: &GlobalArgs, bench: &BenchArgs) -> CliResult<()> {
             let clock = Instant::now();
             let faces = analyzer.detect(&frame)?;
             t[1] = ms(clock);
-            let Some(face) = faces
-                .into_iter()
-                .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            else {
+            let Some(&face) = largest_face(&faces) else {
                 without_face += 1;
                 progress.tick();
                 continue;

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use faceseal_core::detect::DetectedFace;
+use faceseal_core::detect::{DetectedFace, largest_face};
 use faceseal_core::liveness::LivenessDecision;
 use faceseal_core::quality::QualityReport;
 use faceseal_core::{FaceAnalyzer, MatchDecision, RgbFrame};
@@ -194,10 +194,8 @@ struct CompareReport {
 
 /// The largest face of a picture.
 fn main_face(analyzer: &FaceAnalyzer, frame: &RgbFrame, path: &Path) -> CliResult<DetectedFace> {
-    analyzer
-        .detect(frame)?
-        .into_iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+    largest_face(&analyzer.detect(frame)?)
+        .copied()
         .ok_or_else(|| message(format!("{}: no face found", path.display())))
 }
 

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use faceseal_core::align::align;
-use faceseal_core::detect::{DetectorConfig, Letterbox};
+use faceseal_core::detect::{DetectorConfig, Letterbox, largest_face};
 use faceseal_core::embed::to_rgb_tensor;
 use faceseal_core::input::{InputLimits, decode_image};
 use faceseal_core::liveness::{crop_box, resize_crop, to_bgr_tensor};
@@ -47,10 +47,7 @@ fn main() {
     let lb = Letterbox::new(frame.width(), frame.height(), det_size);
     write_f32(&out.join("detector.f32"), &lb.tensor(&frame));
     let faces = analyzer.detect(&frame).expect("detect");
-    let face = faces
-        .iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        .expect("the picture must hold a face");
+    let face = largest_face(&faces).expect("the picture must hold a face");
 
     let factors = analyzer.liveness_checker().crop_factors();
     for (i, factor) in factors.iter().enumerate() {

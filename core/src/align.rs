@@ -179,6 +179,23 @@ fn sample_bilinear(frame: &RgbFrame, x: f32, y: f32) -> [f32; 3] {
     }
     let (x0, y0) = (x.floor() as i64, y.floor() as i64);
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+        // Inside the frame, the common case: read the 2x2 block directly.
+        let stride = w as usize * 3;
+        let top_at = y0 as usize * stride + x0 as usize * 3;
+        let px = frame.as_rgb();
+        let (top, bottom) = (
+            &px[top_at..top_at + 6],
+            &px[top_at + stride..top_at + stride + 6],
+        );
+        let mut out = [0f32; 3];
+        for c in 0..3 {
+            let t = top[c] as f32 + (top[c + 3] as f32 - top[c] as f32) * fx;
+            let b = bottom[c] as f32 + (bottom[c + 3] as f32 - bottom[c] as f32) * fx;
+            out[c] = t + (b - t) * fy;
+        }
+        return out;
+    }
     let get = |xi: i64, yi: i64| -> [f32; 3] {
         if xi < 0 || yi < 0 || xi >= w || yi >= h {
             [0.0; 3]

@@ -6,7 +6,7 @@
 mod common;
 
 use faceseal_core::align::align;
-use faceseal_core::detect::{DetectorConfig, Letterbox};
+use faceseal_core::detect::{DetectorConfig, Letterbox, largest_face};
 use faceseal_core::embed::to_rgb_tensor;
 use faceseal_core::liveness::{crop_box, resize_crop, to_bgr_tensor};
 use faceseal_core::{AnalyzerConfig, FaceAnalyzer};
@@ -134,10 +134,7 @@ fn tract_matches_onnxruntime_and_reference_decoding() {
         }
 
         // Liveness logits on the exact crops.
-        let face = faces
-            .iter()
-            .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            .expect("a face");
+        let face = largest_face(&faces).expect("a face");
         let checker = analyzer.liveness_checker();
         for (i, factor) in checker.crop_factors().iter().enumerate() {
             let crop = crop_box(frame.width(), frame.height(), &face.bbox, *factor).unwrap();

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use faceseal_core::FaceAnalyzer;
+use faceseal_core::detect::largest_face;
 use faceseal_core::metrics::{equal_error_rate, pad_rates};
 use serde::Serialize;
 
@@ -17,13 +18,10 @@ use crate::progress::{Progress, parallel_map};
 fn live_score(analyzer: &FaceAnalyzer, path: &Path) -> CliResult<Option<f32>> {
     let frame = load_image(path)?;
     let faces = analyzer.detect(&frame)?;
-    let Some(face) = faces
-        .into_iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-    else {
+    let Some(face) = largest_face(&faces) else {
         return Ok(None);
     };
-    Ok(Some(analyzer.liveness(&frame, &face)?.score))
+    Ok(Some(analyzer.liveness(&frame, face)?.score))
 }
 
 #[derive(Serialize)]

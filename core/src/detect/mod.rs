@@ -49,6 +49,14 @@ pub struct DetectedFace {
     pub score: f32,
 }
 
+/// The face with the largest box: the one nearest the camera, which is the
+/// subject when a picture holds several faces.
+pub fn largest_face(faces: &[DetectedFace]) -> Option<&DetectedFace> {
+    faces
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+}
+
 /// RetinaFace, loaded once; optimised plans are cached per input shape.
 pub struct FaceDetector {
     network: OnnxNetwork,
