@@ -15,7 +15,10 @@ export FACESEAL_MODEL_DIR
 data=$FACESEAL_DATA_DIR
 profile=${PROFILE:-dev}
 
-cargo build --locked --profile "$profile" -p faceseal-cli
+# Build what the tests build (every target, dev-dependencies included):
+# the same feature resolution means the test build's artifacts are reused
+# instead of compiling tract a second time.
+cargo build --locked --profile "$profile" --workspace --all-targets
 dir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
 faceseal="$dir/faceseal"
 
