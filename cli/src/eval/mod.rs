@@ -3,6 +3,7 @@
 mod detect;
 mod lfw;
 mod pad;
+mod template;
 
 use std::path::PathBuf;
 
@@ -18,7 +19,29 @@ pub enum EvalCommand {
         /// The LFW folder holding pairs.txt and images/.
         #[arg(long)]
         data: PathBuf,
+        /// Also score every pair in the protected domain (both pictures
+        /// transformed with the claimed subject's template key).
+        #[arg(long)]
+        protected: bool,
         /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Protected templates on LFW: unlinkability (D↔sys) across tenants and
+    /// key versions, renewability, and the stolen-key inversion attack.
+    Template {
+        /// The LFW folder holding pairs.txt and images/.
+        #[arg(long)]
+        data: PathBuf,
+        /// Genuine and impostor pairs used, each (in file order).
+        #[arg(long, default_value_t = 1000)]
+        pairs: usize,
+        /// Genuine pairs attacked by inversion with the stolen key (0: no attack).
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        attack: usize,
+        /// Gradient steps of each inversion.
+        #[arg(long, default_value_t = 300)]
+        attack_iterations: usize,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -78,7 +101,27 @@ impl Split {
 pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
     let threads = |t: Option<usize>| t.unwrap_or_else(crate::progress::default_threads);
     match cmd {
-        EvalCommand::Lfw { data, threads: t } => lfw::run(args, &data, threads(t)),
+        EvalCommand::Lfw {
+            data,
+            protected,
+            threads: t,
+        } => lfw::run(args, &data, threads(t), protected),
+        EvalCommand::Template {
+            data,
+            pairs,
+            attack,
+            attack_iterations,
+            threads: t,
+        } => template::run(
+            args,
+            &template::TemplateEvalArgs {
+                root: &data,
+                pairs,
+                attack,
+                attack_iterations,
+                threads: threads(t),
+            },
+        ),
         EvalCommand::Liveness {
             live,
             spoof,

@@ -9,6 +9,28 @@
 //! coincide (the keys unlink the templates) and 1 when they are disjoint
 //! (every pair can be linked).
 
+use super::{ProtectedTemplate, TemplateError};
+
+/// The score of two templates made under different keys (tenants, subjects or
+/// key versions), computed as an attacker trying to link them would: the
+/// fraction of equal hash indices, ignoring the key version that
+/// [`ProtectedTemplate::compare`] refuses to mix. For linkability and
+/// renewability evaluation only; never a verification decision.
+///
+/// Fails if the templates differ in scheme or parameters.
+pub fn cross_key_score(a: &ProtectedTemplate, b: &ProtectedTemplate) -> Result<f64, TemplateError> {
+    if a.params() != b.params() {
+        return Err(TemplateError::ParameterMismatch);
+    }
+    let equal = a
+        .indices()
+        .iter()
+        .zip(b.indices())
+        .filter(|(x, y)| x == y)
+        .count();
+    Ok(equal as f64 / a.indices().len() as f64)
+}
+
 /// `D↔sys` with `ω = 1` (equal priors) and the reference number of bins,
 /// `min(⌊len(mated) / 10⌋, 100)` (at least 1).
 ///
@@ -132,6 +154,31 @@ mod tests {
         let nonmated = [0.0, 0.1, 0.3, 0.9];
         let d = linkability_dsys_with(&mated, &nonmated, 1.0, 2);
         assert!((d - 0.1875).abs() < 1e-12, "{d}");
+    }
+
+    #[test]
+    fn cross_key_score_ignores_the_key_version_only() {
+        use crate::Embedding;
+        use crate::template::{IomParams, TemplateKey, TemplateSecret};
+        let secret = TemplateSecret::from_bytes(&[3u8; 32]).unwrap();
+        let params = IomParams::new(64, 8).unwrap();
+        let mut values = [0f32; crate::EMBEDDING_DIM];
+        values
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = (i % 7) as f32 - 3.0);
+        let v1 = TemplateKey::derive(&secret, "s", 1, params).unwrap();
+        let t1 = v1.protect(Embedding::from_array(values)).unwrap();
+        assert_eq!(cross_key_score(&t1, &t1).unwrap(), 1.0);
+        let v2 = TemplateKey::derive(&secret, "s", 2, params).unwrap();
+        let t2 = v2.protect(Embedding::from_array(values)).unwrap();
+        assert!(cross_key_score(&t1, &t2).unwrap() < 1.0);
+        let other = TemplateKey::derive(&secret, "s", 1, IomParams::new(64, 9).unwrap()).unwrap();
+        let t3 = other.protect(Embedding::from_array(values)).unwrap();
+        assert_eq!(
+            cross_key_score(&t1, &t3),
+            Err(TemplateError::ParameterMismatch)
+        );
     }
 
     #[test]

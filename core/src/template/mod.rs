@@ -43,7 +43,7 @@ pub use format::{
     TEMPLATE_MAGIC, TemplateScore, compare,
 };
 pub use key::{MAX_SUBJECT_ID_LEN, TemplateKey, TemplateSecret};
-pub use metrics::{linkability_dsys, linkability_dsys_with};
+pub use metrics::{cross_key_score, linkability_dsys, linkability_dsys_with};
 pub use params::{IomParams, MAX_HASHES, MAX_WINDOW, MatchThreshold, TemplateScheme};
 
 use crate::embedding::Embedding;
