@@ -1,6 +1,7 @@
 #![forbid(unsafe_code)]
 #![doc = include_str!("../README.md")]
 
+pub mod consent;
 pub mod embedding;
 pub mod frame;
 pub mod geometry;
@@ -20,6 +21,8 @@ pub mod analyzer;
 pub mod detect;
 #[cfg(feature = "pipeline")]
 pub mod embed;
+#[cfg(feature = "pipeline")]
+pub mod enrolment;
 #[cfg(feature = "pipeline")]
 mod inference;
 #[cfg(feature = "pipeline")]
