@@ -395,6 +395,10 @@ fn human(r: &TemplateReport) -> String {
         &r.cross_version,
     ));
     out.push_str(&format!(
+        "null control (two samples of non-mated cross-key scores): D↔sys {:.4}, the estimator's floor at this sample size\n",
+        r.null_control_dsys
+    ));
+    out.push_str(&format!(
         "renewability, old template against new:\n  same capture  {}\n  other capture {}\n",
         line(&r.renewability.same_capture),
         line(&r.renewability.other_capture)
