@@ -1,0 +1,135 @@
+//! A thin wrapper over tract: parse an ONNX model once, then build and cache
+//! one optimised plan per input shape.
+//!
+//! RetinaFace declares symbolic height and width, but tract fails on its
+//! Resize nodes unless the shape is fixed before optimisation, so every input
+//! size gets its own plan.
+
+mod prelu;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tract_onnx::prelude::*;
+
+use crate::models::{ModelError, ModelKind};
+
+pub(crate) type Plan = Arc<TypedRunnableModel>;
+
+/// Plans kept per network; an adversary choosing odd aspect ratios can only
+/// make us rebuild, never grow memory without bound.
+const MAX_CACHED_PLANS: usize = 8;
+
+pub(crate) struct OnnxNetwork {
+    kind: ModelKind,
+    model: InferenceModel,
+    plans: Mutex<HashMap<[usize; 4], Plan>>,
+}
+
+/// A model run failed (shape or internal error in the inference engine).
+#[derive(Debug, thiserror::Error)]
+#[error("inference with {file} failed: {reason}")]
+pub struct InferenceError {
+    pub file: &'static str,
+    pub reason: String,
+}
+
+impl OnnxNetwork {
+    /// Parses already hash-checked model bytes.
+    pub(crate) fn parse(kind: ModelKind, bytes: &[u8]) -> Result<Self, ModelError> {
+        let file = kind.spec().file_name;
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(|e| ModelError::Invalid {
+                file,
+                reason: format!("{e:#}"),
+            })?;
+        Ok(Self {
+            kind,
+            model,
+            plans: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn file(&self) -> &'static str {
+        self.kind.spec().file_name
+    }
+
+    /// The optimised plan for one NCHW input shape, built on first use.
+    pub(crate) fn plan(&self, shape: [usize; 4]) -> Result<Plan, ModelError> {
+        if let Some(plan) = self.lock_plans().get(&shape) {
+            return Ok(plan.clone());
+        }
+        let file = self.file();
+        let invalid = |e: TractError| ModelError::Invalid {
+            file,
+            reason: format!("{e:#}"),
+        };
+        let plan = self
+            .model
+            .clone()
+            .with_input_fact(0, f32::fact(shape).into())
+            .and_then(|m| m.into_typed())
+            .and_then(|m| m.into_decluttered())
+            .and_then(|mut m| {
+                prelu::fuse_prelu(&mut m)?;
+                m.into_optimized()
+            })
+            .and_then(|m| m.into_runnable())
+            .map_err(invalid)?;
+        let mut plans = self.lock_plans();
+        if plans.len() >= MAX_CACHED_PLANS {
+            plans.clear();
+        }
+        plans.insert(shape, plan.clone());
+        Ok(plan)
+    }
+
+    /// Runs the network on one NCHW float tensor and returns every output.
+    pub(crate) fn run(
+        &self,
+        shape: [usize; 4],
+        data: &[f32],
+    ) -> Result<TVec<TValue>, InferenceError> {
+        let plan = self.plan(shape).map_err(|e| self.error(e.to_string()))?;
+        let input = Tensor::from_shape(&shape, data).map_err(|e| self.error(format!("{e:#}")))?;
+        plan.run(tvec!(input.into_tvalue()))
+            .map_err(|e| self.error(format!("{e:#}")))
+    }
+
+    fn error(&self, reason: String) -> InferenceError {
+        InferenceError {
+            file: self.file(),
+            reason,
+        }
+    }
+
+    fn lock_plans(&self) -> std::sync::MutexGuard<'_, HashMap<[usize; 4], Plan>> {
+        // A panic while holding the lock leaves the map consistent (insert is
+        // atomic from our side), so a poisoned lock is safe to reuse.
+        self.plans.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Copies one output tensor into a flat `Vec<f32>`, checking its element count.
+pub(crate) fn output_f32(
+    outputs: &TVec<TValue>,
+    index: usize,
+    expected_len: usize,
+    file: &'static str,
+) -> Result<Vec<f32>, InferenceError> {
+    let err = |reason: String| InferenceError { file, reason };
+    let value = outputs
+        .get(index)
+        .ok_or_else(|| err(format!("missing output {index}")))?;
+    let view = value
+        .to_plain_array_view::<f32>()
+        .map_err(|e| err(format!("{e:#}")))?;
+    if view.len() != expected_len {
+        return Err(err(format!(
+            "output {index} has {} values, expected {expected_len}",
+            view.len()
+        )));
+    }
+    Ok(view.iter().copied().collect())
+}
