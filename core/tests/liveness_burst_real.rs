@@ -4,6 +4,7 @@
 
 mod common;
 
+use faceseal_core::liveness::burst::capture_digest;
 use faceseal_core::liveness::challenge::ChallengeFailure;
 use faceseal_core::liveness::temporal::TemporalIssue;
 use faceseal_core::liveness::{
@@ -71,6 +72,23 @@ fn live_sessions_pass_and_print_sessions_are_refused() {
         assert!(!d.live, "{prefix}: {d:?}");
         assert!(d.reasons.contains(&BurstReason::PassiveSpoof), "{d:?}");
     }
+}
+
+#[test]
+fn the_capture_digest_matches_the_frame_sequence_digest() {
+    let analyzer = common::analyzer();
+    let checker = BurstLivenessChecker::default();
+    let frames = session("clientraw_train.txt", "ClientRaw", "0004_01_00_01", 3);
+    let evidence = observe(&analyzer, &checker, &frames);
+    let refs: Vec<&RgbFrame> = frames.iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        capture_digest(&evidence),
+        faceseal_core::frame::sequence_digest(&refs)
+    );
+    assert_ne!(
+        capture_digest(&evidence[..2]),
+        faceseal_core::frame::sequence_digest(&refs)
+    );
 }
 
 #[test]

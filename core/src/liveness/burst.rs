@@ -7,6 +7,8 @@
 //! analysis and the cheap fusion remain ([`BurstLivenessChecker::decide`]).
 //! The observations hold no frame: the pixels can be dropped at once.
 
+use sha2::{Digest, Sha256};
+
 use crate::analyzer::{FaceAnalyzer, PipelineError};
 use crate::detect::{DetectedFace, largest_face};
 use crate::frame::RgbFrame;
@@ -41,6 +43,29 @@ pub struct FrameEvidence {
     pub passive: Option<f32>,
     pub screen: Option<ScreenCues>,
     pub thumbnail: Option<FaceThumbnail>,
+    /// Width, height and SHA-256 of the frame's RGB bytes: enough to compute
+    /// the capture digest after the pixels are gone.
+    pub frame_hash: (u32, u32, [u8; 32]),
+}
+
+/// The digest of the burst's frames, in order: equal to
+/// `frame::sequence_digest` over the same frames (checked by a test), but
+/// computed from each frame's hash so no frame has to be kept.
+pub fn capture_digest(frames: &[FrameEvidence]) -> [u8; 32] {
+    let mut outer = Sha256::new();
+    outer.update(b"faceseal/capture/v1");
+    outer.update(
+        u32::try_from(frames.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    for f in frames {
+        let (w, h, hash) = &f.frame_hash;
+        outer.update(w.to_be_bytes());
+        outer.update(h.to_be_bytes());
+        outer.update(hash);
+    }
+    outer.finalize().into()
 }
 
 /// The multi-frame liveness layer at one policy.
@@ -65,8 +90,14 @@ impl BurstLivenessChecker {
         frame: TimedFrame<'_>,
     ) -> Result<FrameEvidence, PipelineError> {
         let faces = analyzer.detect(frame.frame)?;
+        let frame_hash = (
+            frame.frame.width(),
+            frame.frame.height(),
+            Sha256::digest(frame.frame.as_rgb()).into(),
+        );
         let Some(&face) = largest_face(&faces) else {
             return Ok(FrameEvidence {
+                frame_hash,
                 timestamp_ms: frame.timestamp_ms,
                 faces: 0,
                 face: None,
@@ -91,11 +122,14 @@ impl BurstLivenessChecker {
                 .then_some(passive.score),
             screen: screen_cues(frame.frame, &face.bbox),
             thumbnail: FaceThumbnail::of(frame.frame, &face.bbox),
+            frame_hash,
         })
     }
 
     /// Fuses a burst's observations (in capture order) into the decision.
-    /// With a challenge, the burst must also answer it.
+    /// With a challenge, the burst must also answer it. Seal the result with
+    /// the challenge's nonce and [`capture_digest`] of the same observations
+    /// in the envelope's context, so the capture cannot be replayed.
     pub fn decide(
         &self,
         frames: &[FrameEvidence],

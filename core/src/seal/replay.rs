@@ -47,6 +47,7 @@ mod tests {
             purpose: Purpose::Verify,
             consent_ref: "consent".into(),
             challenge,
+            capture_digest: [7; 32],
             created_at: 1_700_000_000,
             liveness_score: 0.9,
             quality_score: 0.8,
