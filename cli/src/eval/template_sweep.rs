@@ -41,6 +41,10 @@ struct SweepRow {
     accuracy: f64,
     /// Threshold of best accuracy on all the pairs (protected score).
     threshold: f64,
+    /// Genuine pairs accepted at that threshold.
+    genuine_accept_rate: f64,
+    /// Impostor pairs accepted at that threshold: what a random face achieves.
+    false_accept_rate: f64,
     attacked_pairs: usize,
     /// Recovered embedding accepted against picture B by the unprotected system.
     unprotected_success: f64,
@@ -73,14 +77,34 @@ fn parse_params(text: &str) -> CliResult<IomParams> {
     IomParams::new(m, q).map_err(template_error)
 }
 
-/// Two-fold cross-validated accuracy: even-indexed trials choose the
-/// threshold for the odd-indexed ones and the other way round.
+/// Two-fold cross-validated accuracy. Trials come as genuine, impostor,
+/// genuine, impostor…; consecutive genuine–impostor couples alternate
+/// between the halves, so each half holds both kinds. Each half chooses the
+/// threshold for the other.
 fn two_fold_accuracy(trials: &[Trial]) -> f64 {
-    let even: Vec<Trial> = trials.iter().step_by(2).copied().collect();
-    let odd: Vec<Trial> = trials.iter().skip(1).step_by(2).copied().collect();
-    let on_odd = accuracy_at(&odd, best_threshold(&even));
-    let on_even = accuracy_at(&even, best_threshold(&odd));
-    (on_odd * odd.len() as f64 + on_even * even.len() as f64) / trials.len().max(1) as f64
+    let half = |h: usize| -> Vec<Trial> {
+        trials
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (i / 2) % 2 == h)
+            .map(|(_, t)| *t)
+            .collect()
+    };
+    let (first, second) = (half(0), half(1));
+    let on_second = accuracy_at(&second, best_threshold(&first));
+    let on_first = accuracy_at(&first, best_threshold(&second));
+    (on_second * second.len() as f64 + on_first * first.len() as f64)
+        / trials.len().max(1) as f64
+}
+
+/// Share of genuine and of impostor trials accepted at a distance threshold.
+fn accept_rates(trials: &[Trial], threshold: f32) -> (f64, f64) {
+    let rate = |genuine: bool| {
+        let of_kind: Vec<&Trial> = trials.iter().filter(|t| t.genuine == genuine).collect();
+        of_kind.iter().filter(|t| t.distance < threshold).count() as f64
+            / of_kind.len().max(1) as f64
+    };
+    (rate(true), rate(false))
 }
 
 fn key_for(pair: &Pair, params: IomParams) -> CliResult<TemplateKey> {
@@ -187,7 +211,9 @@ pub fn run(global: &GlobalArgs, args: &SweepArgs) -> CliResult<()> {
         let trials = collect(parallel_map(&chosen, args.threads, &progress, |pair| {
             protected_trial(&faces, pair, p)
         }))?;
-        let threshold = 1.0 - f64::from(best_threshold(&trials));
+        let distance_threshold = best_threshold(&trials);
+        let threshold = 1.0 - f64::from(distance_threshold);
+        let (genuine_accept_rate, false_accept_rate) = accept_rates(&trials, distance_threshold);
         let progress = Progress::new(&format!("{label}: inverting"), targets.len() as u64);
         let attacked = collect(parallel_map(&targets, args.threads, &progress, |pair| {
             attack(&faces, pair, p, &config, threshold)
@@ -198,6 +224,8 @@ pub fn run(global: &GlobalArgs, args: &SweepArgs) -> CliResult<()> {
             window: p.window(),
             accuracy: two_fold_accuracy(&trials),
             threshold,
+            genuine_accept_rate,
+            false_accept_rate,
             attacked_pairs: attacked.len(),
             unprotected_success: attacked.iter().filter(|a| a.unprotected).count() as f64 / n,
             protected_success: attacked.iter().filter(|a| a.protected).count() as f64 / n,
@@ -218,7 +246,7 @@ fn human(r: &SweepReport) -> String {
     let mut out = format!(
         "IoM parameters against the stolen-key inversion, {} genuine and {} impostor LFW pairs\n\
          unprotected: accuracy {} (two-fold); picture A accepted against B: {}\n\
-         {:>6} {:>4} {:>9} {:>9} {:>8} {:>22} {:>20} {:>8}\n",
+         {:>6} {:>4} {:>9} {:>9} {:>8} {:>8} {:>8} {:>22} {:>20} {:>8}\n",
         r.genuine_pairs,
         r.impostor_pairs,
         pct(r.unprotected_accuracy),
@@ -227,6 +255,8 @@ fn human(r: &SweepReport) -> String {
         "q",
         "accuracy",
         "threshold",
+        "GAR",
+        "FAR",
         "attacked",
         "accepted (unprotected)",
         "accepted (protected)",
@@ -234,11 +264,13 @@ fn human(r: &SweepReport) -> String {
     );
     for row in &r.rows {
         out.push_str(&format!(
-            "{:>6} {:>4} {:>9} {:>9.4} {:>8} {:>22} {:>20} {:>8.4}\n",
+            "{:>6} {:>4} {:>9} {:>9.4} {:>8} {:>8} {:>8} {:>22} {:>20} {:>8.4}\n",
             row.hashes,
             row.window,
             pct(row.accuracy),
             row.threshold,
+            pct(row.genuine_accept_rate),
+            pct(row.false_accept_rate),
             row.attacked_pairs,
             pct(row.unprotected_success),
             pct(row.protected_success),
@@ -246,4 +278,27 @@ fn human(r: &SweepReport) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halves_hold_both_kinds() {
+        // Genuine and impostor alternate, separable at 0.5: each half must
+        // find that threshold, which it cannot if it holds one kind only.
+        let trials: Vec<Trial> = (0..40)
+            .map(|i| {
+                let genuine = i % 2 == 0;
+                let base = if genuine { 0.3 } else { 0.7 };
+                Trial {
+                    distance: base + i as f32 * 1e-3,
+                    genuine,
+                }
+            })
+            .collect();
+        assert_eq!(two_fold_accuracy(&trials), 1.0);
+        assert_eq!(accept_rates(&trials, 0.5), (1.0, 0.0));
+    }
 }
