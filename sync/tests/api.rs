@@ -810,3 +810,76 @@ async fn the_openapi_document_describes_every_route() {
     assert!(routes >= 17, "found {routes} routes");
     s.stop().await;
 }
+
+/// Enrolments in flight when a graceful shutdown starts either complete (and
+/// are there after a restart) or are refused; none acknowledged is lost.
+#[tokio::test]
+async fn graceful_shutdown_loses_no_acknowledged_enrolment() {
+    for backend in backends() {
+        let mut s = TestServer::start(backend).await;
+        let t = s.tenant("acme", json!({})).await;
+        let mut c = s.client();
+        let mut envelopes = Vec::new();
+        for i in 0..12 {
+            let id = format!("s{i}");
+            let refs = subject(&mut c, &t, &id, &["enrol"]).await;
+            let nonce = challenge(&mut c, &t, Purpose::Enrol).await;
+            let ctx = context(&t, &id, Purpose::Enrol, &refs[0], nonce);
+            envelopes.push((id, seal_payload(&t, &ctx, &template(&indices(i)))));
+        }
+        let addr = s.addr;
+        let mut sends = Vec::new();
+        for (id, envelope) in envelopes {
+            let key = t.api_key.clone();
+            sends.push(tokio::spawn(async move {
+                let mut c = faceseal_sync::client::HttpClient::new(addr);
+                let r = c.post_octets("/v1/enrolments", Some(&key), envelope).await;
+                (id, r.ok().map(|r| (r.status, r.json().ok())))
+            }));
+        }
+        // Shut down once the first enrolment is acknowledged, with the
+        // others in flight or still connecting.
+        let mut acknowledged = Vec::new();
+        let mut sends = sends.into_iter();
+        let record =
+            |acknowledged: &mut Vec<(String, String)>,
+             (id, outcome): (String, Option<(StatusCode, Option<serde_json::Value>)>)| {
+                if let Some((StatusCode::CREATED, Some(body))) = outcome {
+                    acknowledged.push((id, body["template_id"].as_str().unwrap().to_owned()));
+                }
+            };
+        record(&mut acknowledged, sends.next().unwrap().await.unwrap());
+        assert_eq!(acknowledged.len(), 1, "{backend:?}");
+        s.shutdown().await;
+        for send in sends {
+            record(&mut acknowledged, send.await.unwrap());
+        }
+        let s = s.restart().await;
+        let mut c = s.client();
+        for (id, template_id) in &acknowledged {
+            let view = c
+                .get(&format!("/v1/subjects/{id}"), t.key())
+                .await
+                .unwrap()
+                .json()
+                .unwrap();
+            assert_eq!(
+                view["template_id"].as_str(),
+                Some(template_id.as_str()),
+                "{backend:?} {id}"
+            );
+        }
+        // Committed but not acknowledged is allowed (the client retries);
+        // acknowledged but not committed is not.
+        assert!(s.rows("templates").await >= acknowledged.len() as i64);
+        assert_eq!(
+            c.get("/v1/audit/verify", t.key())
+                .await
+                .unwrap()
+                .json()
+                .unwrap()["status"],
+            "intact"
+        );
+        s.stop().await;
+    }
+}

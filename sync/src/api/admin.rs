@@ -8,7 +8,7 @@ use super::AppState;
 use super::auth::Admin;
 use crate::audit::ChainReport;
 use crate::error::ApiError;
-use crate::service::{ApiKey, CreatedTenant, KeyBundle, NewTenant, TenantSummary};
+use crate::service::{CreatedTenant, KeyBundle, NewTenant, RevealedSecret, TenantSummary};
 
 pub async fn create_tenant(
     _: Admin,
@@ -67,7 +67,7 @@ pub async fn issue_api_key(
     State(state): State<AppState>,
     Path(tenant_id): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let key: ApiKey = state.service.issue_api_key(&tenant_id).await?;
+    let key: RevealedSecret = state.service.issue_api_key(&tenant_id).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "api_key": key })),

@@ -19,7 +19,7 @@ use crate::keystore::KeyStore;
 pub use biometric::{Challenge, Enrolled, Verified};
 pub use subjects::{ConsentRecord, ConsentRequest, SubjectView};
 pub use tenants::{
-    ApiKey, Caller, CreatedTenant, KeyBundle, NewTenant, TemplateParameters, TenantSummary,
+    Caller, CreatedTenant, KeyBundle, NewTenant, RevealedSecret, TemplateParameters, TenantSummary,
     admin_token_hash, admin_token_matches,
 };
 

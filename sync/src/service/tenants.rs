@@ -40,18 +40,19 @@ pub struct NewTenant {
     pub match_threshold: Option<f64>,
 }
 
-/// A tenant's API key, shown once. `Debug` hides it.
+/// A secret revealed once to its owner (an API key, a template secret):
+/// wiped when dropped, hidden from `Debug`.
 #[derive(Clone, Serialize)]
 #[serde(transparent)]
-pub struct ApiKey(pub String);
+pub struct RevealedSecret(pub String);
 
-impl std::fmt::Debug for ApiKey {
+impl std::fmt::Debug for RevealedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKey(..)")
+        f.write_str("RevealedSecret(..)")
     }
 }
 
-impl Drop for ApiKey {
+impl Drop for RevealedSecret {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.0);
     }
@@ -62,11 +63,11 @@ impl Drop for ApiKey {
 #[derive(Serialize)]
 pub struct CreatedTenant {
     pub tenant_id: String,
-    pub api_key: ApiKey,
+    pub api_key: RevealedSecret,
     /// 32 random bytes, hex: the IKM of the tenant's template keys
     /// (docs/template.md), provisioned by the tenant to its devices. The
     /// server compares in the protected domain and does not keep it.
-    pub template_secret: ApiKey,
+    pub template_secret: RevealedSecret,
     pub bundle: KeyBundle,
 }
 
@@ -216,7 +217,7 @@ impl Service {
         }
         self.audit(&tenant_id, &Actor::Admin, "tenant.create", None, "ok")
             .await?;
-        let template_secret = ApiKey(hex::encode(random::bytes::<32>()));
+        let template_secret = RevealedSecret(hex::encode(random::bytes::<32>()));
         Ok(CreatedTenant {
             bundle: self.bundle(&tenant_id).await?,
             tenant_id,
@@ -450,7 +451,7 @@ impl Service {
 
     /// Issues an additional API key for a tenant (the old ones stay valid
     /// until the tenant is deleted).
-    pub async fn issue_api_key(&self, tenant_id: &str) -> Result<ApiKey, ApiError> {
+    pub async fn issue_api_key(&self, tenant_id: &str) -> Result<RevealedSecret, ApiError> {
         self.tenant_row(tenant_id).await?;
         let (key, stmt) = new_api_key(tenant_id, now());
         self.db.batch(vec![stmt]).await?;
@@ -543,7 +544,7 @@ impl Service {
     }
 }
 
-fn new_api_key(tenant_id: &str, at: i64) -> (ApiKey, Stmt) {
+fn new_api_key(tenant_id: &str, at: i64) -> (RevealedSecret, Stmt) {
     let handle = random::id();
     let secret = Zeroizing::new(hex::encode(random::bytes::<32>()));
     let stmt = Stmt::new(
@@ -556,7 +557,7 @@ fn new_api_key(tenant_id: &str, at: i64) -> (ApiKey, Stmt) {
         ],
     );
     (
-        ApiKey(format!("{API_KEY_PREFIX}_{handle}_{}", secret.as_str())),
+        RevealedSecret(format!("{API_KEY_PREFIX}_{handle}_{}", secret.as_str())),
         stmt,
     )
 }

@@ -55,6 +55,10 @@ pub struct TestServer {
     pub db_path: Option<PathBuf>,
     /// The key-encryption key, hex, for the command-line tool.
     pub kek_hex: String,
+    kek: [u8; 32],
+    schema: String,
+    config: ServiceConfig,
+    limits: LoadLimits,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -76,6 +80,19 @@ impl TestServer {
         limits: LoadLimits,
     ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
+        let kek = faceseal_sync::random::bytes::<32>();
+        let schema = format!("t_{}", faceseal_sync::random::id());
+        TestServer::launch(backend, config, limits, dir, kek, schema).await
+    }
+
+    async fn launch(
+        backend: Backend,
+        config: ServiceConfig,
+        limits: LoadLimits,
+        dir: tempfile::TempDir,
+        kek: [u8; 32],
+        schema: String,
+    ) -> TestServer {
         let (db, db_path): (Arc<dyn Database>, _) = match backend {
             Backend::Sqlite => {
                 let path = dir.path().join("sync.db");
@@ -83,7 +100,6 @@ impl TestServer {
             }
             Backend::Postgres => {
                 let url = std::env::var(PG_URL_ENV).unwrap();
-                let schema = format!("t_{}", faceseal_sync::random::id());
                 (
                     Arc::new(
                         PostgresDatabase::connect(&url, Some(&schema))
@@ -94,9 +110,8 @@ impl TestServer {
                 )
             }
         };
-        let kek = faceseal_sync::random::bytes::<32>();
         let keys = Arc::new(KekKeyStore::from_bytes(&kek));
-        let service = Service::new(db, keys, config);
+        let service = Service::new(db, keys, config.clone());
         let state = AppState {
             service: service.clone(),
             admin_token_hash: Some(admin_token_hash(ADMIN)),
@@ -118,10 +133,39 @@ impl TestServer {
             backend,
             db_path,
             kek_hex: hex::encode(kek),
+            kek,
+            schema,
+            config,
+            limits,
             _dir: dir,
             shutdown: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// Asks for a graceful shutdown and returns once the server has drained.
+    pub async fn shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+
+    /// Shuts down gracefully and starts a new server over the same data.
+    pub async fn restart(mut self) -> TestServer {
+        self.shutdown().await;
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        TestServer::launch(
+            self.backend,
+            self.config.clone(),
+            self.limits,
+            dir,
+            self.kek,
+            self.schema.clone(),
+        )
+        .await
     }
 
     pub fn client(&self) -> HttpClient {
@@ -129,12 +173,7 @@ impl TestServer {
     }
 
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
-        }
+        self.shutdown().await;
     }
 
     /// Creates a tenant through the admin API.
