@@ -3,17 +3,13 @@
 
 use std::net::SocketAddr;
 
-use bytes_shim::Bytes;
+use axum::body::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use thiserror::Error;
 use tokio::net::TcpStream;
-
-mod bytes_shim {
-    pub use axum::body::Bytes;
-}
 
 #[derive(Debug, Error)]
 #[non_exhaustive]

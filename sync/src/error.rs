@@ -133,8 +133,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if status.is_server_error() {
-            // Engine messages hold no parameter values; still, log only the kind.
-            eprintln!("faceseal-sync: internal error: {self}");
+            // For the operator: engine messages hold no parameter values
+            // (they are bound, never interpolated), and key errors no key.
+            match &self {
+                ApiError::Storage(e) => eprintln!("faceseal-sync: storage error: {e}"),
+                ApiError::Keys(e) => eprintln!("faceseal-sync: key store error: {e}"),
+                other => eprintln!("faceseal-sync: {other}"),
+            }
             return error_response(status, code, "internal error");
         }
         error_response(status, code, &self.to_string())

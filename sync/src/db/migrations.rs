@@ -24,3 +24,19 @@ pub(crate) fn pending(current: i64) -> Result<&'static [(i64, &'static str)], su
 pub(crate) fn sqlite_dialect(script: &str) -> String {
     script.replace("BYTEA", "BLOB")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_migrations_follow_the_recorded_version() {
+        assert_eq!(pending(0).unwrap().len(), MIGRATIONS.len());
+        assert!(pending(MIGRATIONS.len() as i64).unwrap().is_empty());
+        assert!(matches!(
+            pending(MIGRATIONS.len() as i64 + 1),
+            Err(crate::db::DbError::SchemaTooNew { .. })
+        ));
+        assert!(!sqlite_dialect(MIGRATIONS[0].1).contains("BYTEA"));
+    }
+}

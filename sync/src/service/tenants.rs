@@ -463,15 +463,7 @@ impl Service {
     /// Resolves an API key (`fsk_<handle>_<secret>`) to its tenant. The
     /// handle finds the row; the secret's hash is compared in constant time.
     pub async fn authenticate(&self, presented: &str) -> Result<Caller, ApiError> {
-        let mut parts = presented.splitn(3, '_');
-        let (Some(API_KEY_PREFIX), Some(handle), Some(secret)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(ApiError::Unauthorized);
-        };
-        if handle.len() != 32 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::Unauthorized);
-        }
+        let (handle, secret) = parse_api_key(presented).ok_or(ApiError::Unauthorized)?;
         let rows = self
             .db
             .query(
@@ -544,6 +536,19 @@ impl Service {
     }
 }
 
+/// Splits an untrusted `fsk_<handle>_<secret>` into handle and secret; the
+/// handle must be 32 hex digits, the secret 64.
+fn parse_api_key(presented: &str) -> Option<(&str, &str)> {
+    let mut parts = presented.splitn(3, '_');
+    let (Some(API_KEY_PREFIX), Some(handle), Some(secret)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let hex_of = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex_of(handle, 32) && hex_of(secret, 64)).then_some((handle, secret))
+}
+
 fn new_api_key(tenant_id: &str, at: i64) -> (RevealedSecret, Stmt) {
     let handle = random::id();
     let secret = Zeroizing::new(hex::encode(random::bytes::<32>()));
@@ -570,4 +575,30 @@ pub fn admin_token_matches(expected_hash: &[u8; 32], presented: &str) -> bool {
 /// The hash the service keeps of the admin token.
 pub fn admin_token_hash(token: &str) -> [u8; 32] {
     hash_secret(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn issued_api_keys_parse_back_to_their_handle() {
+        let (key, stmt) = new_api_key("acme", 0);
+        let (handle, secret) = parse_api_key(&key.0).unwrap();
+        assert_eq!(stmt.params[0], Value::from(handle));
+        assert_eq!(stmt.params[2], Value::from(hash_secret(secret).to_vec()));
+        assert!(parse_api_key(&key.0[..key.0.len() - 1]).is_none());
+        assert!(parse_api_key(&key.0.replacen("fsk", "fsx", 1)).is_none());
+        assert!(parse_api_key(&format!("{}_", key.0)).is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_credentials_never_panic_and_rarely_parse(s in ".{0,200}") {
+            if let Some((handle, secret)) = parse_api_key(&s) {
+                prop_assert_eq!(&s, &format!("fsk_{handle}_{secret}"));
+            }
+        }
+    }
 }
