@@ -42,7 +42,7 @@ use thiserror::Error;
 
 use crate::analyzer::{FaceAnalyzer, PipelineError};
 use crate::consent::{Consent, ConsentError, ConsentReference, Purpose};
-use crate::frame::RgbFrame;
+use crate::frame::{RgbFrame, sequence_digest};
 use crate::liveness::LivenessDecision;
 use crate::seal::{self, ChallengeNonce, SealContext, SealError, SealedTemplate, TenantPublicKey};
 use crate::template::{
@@ -112,6 +112,7 @@ pub struct ProtectedCapture {
     consent: Consent,
     liveness: LivenessDecision,
     quality_score: f32,
+    capture_digest: [u8; 32],
 }
 
 impl ProtectedCapture {
@@ -139,9 +140,15 @@ impl ProtectedCapture {
         self.quality_score
     }
 
+    /// [`crate::frame::sequence_digest`] of the frame(s) captured.
+    pub fn capture_digest(&self) -> &[u8; 32] {
+        &self.capture_digest
+    }
+
     /// Seals the template to the tenant, binding subject, purpose, consent
-    /// reference, the server's challenge, the time and the capture's
-    /// liveness and quality scores as associated data.
+    /// reference, the server's challenge, the digest of the captured frames,
+    /// the time and the capture's liveness and quality scores as associated
+    /// data.
     pub fn seal<R: CryptoRng + ?Sized>(
         &self,
         tenant_id: &str,
@@ -156,6 +163,7 @@ impl ProtectedCapture {
             purpose: self.consent.purpose(),
             consent_ref: self.consent.reference().as_str().to_owned(),
             challenge,
+            capture_digest: self.capture_digest,
             created_at,
             liveness_score: self.liveness.score,
             quality_score: self.quality_score,
@@ -195,6 +203,7 @@ pub fn capture(
         consent,
         liveness: analysis.liveness,
         quality_score: analysis.quality.score,
+        capture_digest: sequence_digest(&[frame]),
     })
 }
 

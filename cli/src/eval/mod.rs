@@ -4,6 +4,7 @@ mod detect;
 mod lfw;
 mod pad;
 mod template;
+mod template_sweep;
 
 use std::path::PathBuf;
 
@@ -42,6 +43,31 @@ pub enum EvalCommand {
         /// Gradient steps of each inversion.
         #[arg(long, default_value_t = 300)]
         attack_iterations: usize,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Accuracy against the stolen-key inversion attack for several IoM
+    /// parameter choices (two-fold cross-validated accuracy, attack success).
+    TemplateSweep {
+        /// The LFW folder holding pairs.txt and images/.
+        #[arg(long)]
+        data: PathBuf,
+        /// Genuine and impostor pairs used, each (in file order).
+        #[arg(long, default_value_t = 1000)]
+        pairs: usize,
+        /// Genuine pairs attacked for each parameter choice.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        attack: usize,
+        /// Gradient steps of each inversion.
+        #[arg(long, default_value_t = 300)]
+        attack_iterations: usize,
+        /// Parameter choices, `MxQ` (hashes x window), comma separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "1024x8,256x8,64x8,32x8,16x8"
+        )]
+        params: Vec<String>,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -119,6 +145,24 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
                 pairs,
                 attack,
                 attack_iterations,
+                threads: threads(t),
+            },
+        ),
+        EvalCommand::TemplateSweep {
+            data,
+            pairs,
+            attack,
+            attack_iterations,
+            params,
+            threads: t,
+        } => template_sweep::run(
+            args,
+            &template_sweep::SweepArgs {
+                root: &data,
+                pairs,
+                attack,
+                attack_iterations,
+                params: &params,
                 threads: threads(t),
             },
         ),

@@ -31,6 +31,7 @@
 //!     purpose: Purpose::Enrol,
 //!     consent_ref: "consent-42".into(),
 //!     challenge: ChallengeNonce::generate(&mut rng),
+//!     capture_digest: [0; 32], // frame::sequence_digest of the captured frames
 //!     created_at: 1_700_000_000,
 //!     liveness_score: 0.97,
 //!     quality_score: 0.88,
