@@ -69,6 +69,8 @@ CREATE TABLE templates (
     nonce        BYTEA NOT NULL,
     ciphertext   BYTEA NOT NULL,
     consent_ref  TEXT NOT NULL,
+    -- digest of the frames the template came from (docs/envelope.md)
+    capture_digest BYTEA NOT NULL,
     created_at   BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, subject_id)
 );

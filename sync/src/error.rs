@@ -42,6 +42,8 @@ pub enum Refusal {
     TemplateMismatch,
     #[error("subject has no enrolled template")]
     NotEnrolled,
+    #[error("the probe was made from the frames of the enrolment itself")]
+    CaptureReplayed,
 }
 
 impl Refusal {
@@ -63,6 +65,7 @@ impl Refusal {
             Refusal::QualityTooLow => "quality_too_low",
             Refusal::TemplateMismatch => "template_mismatch",
             Refusal::NotEnrolled => "not_enrolled",
+            Refusal::CaptureReplayed => "capture_replayed",
         }
     }
 

@@ -84,6 +84,7 @@ mod tests {
             purpose,
             consent_ref: "c".into(),
             challenge: ChallengeNonce::from_bytes([1; 32]),
+            capture_digest: [2; 32],
             created_at: 1_000,
             liveness_score: 0.9,
             quality_score: 0.9,

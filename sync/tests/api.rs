@@ -78,6 +78,31 @@ async fn enrol_verify_revoke_and_delete() {
         assert_eq!(other["matched"], false, "{other}");
         assert!(other["score"].as_f64().unwrap() < 0.3);
 
+        // A probe carrying the digest of the enrolment's own frames is a
+        // replay of that capture.
+        let nonce = challenge(&mut c, &t, Purpose::Enrol).await;
+        let mut ctx = context(&t, "alice", Purpose::Enrol, &refs[0], nonce);
+        ctx.capture_digest = [7; 32];
+        let r = post_envelope(
+            &mut c,
+            &t,
+            Purpose::Enrol,
+            seal_payload(&t, &ctx, &template(&reference)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let nonce = challenge(&mut c, &t, Purpose::Verify).await;
+        let mut ctx = context(&t, "alice", Purpose::Verify, &refs[1], nonce);
+        ctx.capture_digest = [7; 32];
+        let r = post_envelope(
+            &mut c,
+            &t,
+            Purpose::Verify,
+            seal_payload(&t, &ctx, &template(&reference)),
+        )
+        .await;
+        refused(&r, StatusCode::FORBIDDEN, "capture_replayed");
+
         // Consent for enrolment does not cover verification.
         let r = send_sealed(
             &mut c,

@@ -5,6 +5,7 @@
 use faceseal_core::seal::{self, ChallengeNonce, Purpose};
 use faceseal_core::template::{ProtectedTemplate, compare};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 use super::subjects::purpose_name;
 use super::tenants::{KIND_DATA, SINGLE_KEY_ID, TenantRow};
@@ -188,12 +189,13 @@ impl Service {
             .map_err(|_| ApiError::Integrity)?;
         let store = Stmt::new(
             "INSERT INTO templates (tenant_id, subject_id, template_id, key_version, nonce,
-                                    ciphertext, consent_ref, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                                    ciphertext, consent_ref, created_at, capture_digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (tenant_id, subject_id) DO UPDATE SET
                template_id = excluded.template_id, key_version = excluded.key_version,
                nonce = excluded.nonce, ciphertext = excluded.ciphertext,
-               consent_ref = excluded.consent_ref, created_at = excluded.created_at",
+               consent_ref = excluded.consent_ref, created_at = excluded.created_at,
+               capture_digest = excluded.capture_digest",
             vec![
                 caller.tenant_id.as_str().into(),
                 ctx.subject_id.as_str().into(),
@@ -203,6 +205,7 @@ impl Service {
                 ciphertext.into(),
                 ctx.consent_ref.as_str().into(),
                 now().into(),
+                ctx.capture_digest.as_slice().into(),
             ],
         );
         self.audit_with(
@@ -251,12 +254,22 @@ impl Service {
         let rows = self
             .db
             .query(
-                "SELECT template_id, nonce, ciphertext FROM templates
+                "SELECT template_id, nonce, ciphertext, capture_digest FROM templates
                  WHERE tenant_id = ?1 AND subject_id = ?2",
                 vec![caller.tenant_id.as_str().into(), subject_id.as_str().into()],
             )
             .await?;
         let row = rows.first().ok_or(Refusal::NotEnrolled)?;
+        // A probe made from the very frames of the enrolment is a replay of
+        // that capture, not a new presentation of the face.
+        if bool::from(
+            row[3]
+                .blob()?
+                .as_slice()
+                .ct_eq(&opened.context.capture_digest),
+        ) {
+            return Err(Refusal::CaptureReplayed.into());
+        }
         let template_id = row[0].text()?;
         let data_key = self.data_key(&caller.tenant_id).await?;
         let slot = TemplateSlot {

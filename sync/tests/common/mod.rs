@@ -300,6 +300,7 @@ pub fn context(
         purpose,
         consent_ref: consent.to_owned(),
         challenge,
+        capture_digest: faceseal_sync::random::bytes::<32>(),
         created_at: faceseal_sync::service::now() as u64,
         liveness_score: 0.97,
         quality_score: 0.8,
