@@ -4,6 +4,7 @@
 # connection URL to put in FACESEAL_SYNC_TEST_DATABASE_URL. Idempotent, quiet.
 #
 #   export FACESEAL_SYNC_TEST_DATABASE_URL=$(sync/scripts/test-postgres.sh)
+#   sync/scripts/test-postgres.sh stop      # when done
 set -euo pipefail
 
 dir=${FACESEAL_TEST_PG_DIR:-${TMPDIR:-/tmp}/faceseal-sync-test-pg}
@@ -23,6 +24,12 @@ bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_owner=()
 if [ "$(id -u)" = 0 ]; then
     as_owner=(runuser -u postgres --)
+fi
+if [ "${1:-start}" = stop ]; then
+    if [ -f "$dir/PG_VERSION" ]; then
+        "${as_owner[@]}" "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    exit 0
 fi
 if [ ! -f "$dir/PG_VERSION" ]; then
     mkdir -p "$dir"
