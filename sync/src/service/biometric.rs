@@ -133,8 +133,11 @@ impl Service {
         )?;
         self.consume_challenge(&caller.tenant_id, &opened).await?;
         let ctx = &opened.context;
-        if self.subject(caller, &ctx.subject_id).await.is_err() {
-            return Err(Refusal::UnknownSubject.into());
+        match self.subject(caller, &ctx.subject_id).await {
+            Ok(_) => {}
+            Err(ApiError::NotFound) => return Err(Refusal::UnknownSubject.into()),
+            // A storage failure is not a refusal of the subject.
+            Err(e) => return Err(e),
         }
         if !self
             .consent_is_valid(
