@@ -1,5 +1,6 @@
 //! `faceseal eval`: accuracy on public data sets.
 
+mod burst;
 mod detect;
 mod lfw;
 mod pad;
@@ -79,6 +80,13 @@ pub enum EvalCommand {
         /// Attack pictures: directories, pictures or list files.
         #[arg(long, required = true)]
         spoof: Vec<PathBuf>,
+        /// Group pictures of one session into bursts of N frames and report
+        /// every liveness signal and the fused multi-frame decision.
+        #[arg(long, value_name = "N")]
+        burst: Option<usize>,
+        /// Security level of the burst decision.
+        #[arg(long, value_enum, default_value_t = Level::Standard)]
+        level: Level,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -89,6 +97,13 @@ pub enum EvalCommand {
         data: PathBuf,
         #[arg(long, value_enum)]
         split: Split,
+        /// Group pictures of one session into bursts of N frames and report
+        /// every liveness signal and the fused multi-frame decision.
+        #[arg(long, value_name = "N")]
+        burst: Option<usize>,
+        /// Security level of the burst decision.
+        #[arg(long, value_enum, default_value_t = Level::Standard)]
+        level: Level,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -113,6 +128,25 @@ pub enum EvalCommand {
 pub enum Split {
     Train,
     Test,
+}
+
+/// Security levels of the burst liveness decision.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Level {
+    Basic,
+    Standard,
+    Strict,
+}
+
+impl Level {
+    fn core(self) -> faceseal_core::liveness::SecurityLevel {
+        use faceseal_core::liveness::SecurityLevel;
+        match self {
+            Level::Basic => SecurityLevel::Basic,
+            Level::Standard => SecurityLevel::Standard,
+            Level::Strict => SecurityLevel::Strict,
+        }
+    }
 }
 
 impl Split {
@@ -169,13 +203,17 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
         EvalCommand::Liveness {
             live,
             spoof,
+            burst,
+            level,
             threads: t,
-        } => pad::run_lists(args, &live, &spoof, threads(t)),
+        } => pad::run_lists(args, &live, &spoof, burst_mode(burst, level), threads(t)),
         EvalCommand::Nuaa {
             data,
             split,
+            burst,
+            level,
             threads: t,
-        } => pad::run_nuaa(args, &data, split, threads(t)),
+        } => pad::run_nuaa(args, &data, split, burst_mode(burst, level), threads(t)),
         EvalCommand::Detect {
             pos,
             neg,
@@ -183,4 +221,11 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
             threads: t,
         } => detect::run(args, &pos, &neg, counts.as_deref(), threads(t)),
     }
+}
+
+fn burst_mode(
+    burst: Option<usize>,
+    level: Level,
+) -> Option<(usize, faceseal_core::liveness::SecurityLevel)> {
+    burst.map(|n| (n, level.core()))
 }

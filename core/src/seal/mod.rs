@@ -50,6 +50,7 @@ mod envelope;
 mod error;
 mod keys;
 mod protocol;
+mod replay;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -65,6 +66,7 @@ pub use envelope::{
 };
 pub use error::{ContextField, SealError};
 pub use keys::{KeyId, TenantPublicKey, TenantSecretKey};
+pub use replay::{ChallengeCheckError, open_for_challenge};
 
 use rand_core::CryptoRng;
 use x25519_dalek::{EphemeralSecret, PublicKey};
