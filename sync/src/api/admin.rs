@@ -1,0 +1,83 @@
+//! Tenant management, behind the admin token.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::AppState;
+use super::auth::Admin;
+use crate::audit::ChainReport;
+use crate::error::ApiError;
+use crate::service::{CreatedTenant, KeyBundle, NewTenant, RevealedSecret, TenantSummary};
+
+pub async fn create_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    Json(new): Json<NewTenant>,
+) -> Result<(StatusCode, Json<CreatedTenant>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.service.create_tenant(new).await?),
+    ))
+}
+
+pub async fn list_tenants(
+    _: Admin,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<TenantSummary>>, ApiError> {
+    Ok(Json(state.service.list_tenants().await?))
+}
+
+pub async fn delete_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.service.delete_tenant(&tenant_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn bundle(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<KeyBundle>, ApiError> {
+    Ok(Json(state.service.bundle(&tenant_id).await?))
+}
+
+pub async fn rotate(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<KeyBundle>, ApiError> {
+    Ok(Json(state.service.rotate_tenant_key(&tenant_id).await?))
+}
+
+pub async fn retire(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.service.retire_tenant_key(&tenant_id, &key_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn issue_api_key(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let key: RevealedSecret = state.service.issue_api_key(&tenant_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "api_key": key })),
+    ))
+}
+
+pub async fn verify_audit(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<ChainReport>, ApiError> {
+    Ok(Json(state.service.verify_audit(&tenant_id).await?))
+}

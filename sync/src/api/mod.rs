@@ -1,0 +1,94 @@
+//! The HTTP/JSON API under `/v1`, described by `openapi.json` (served at
+//! `/v1/openapi.json`).
+
+mod admin;
+mod auth;
+mod tenant;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use crate::limits::{LoadLimits, LoadShedder};
+use crate::service::Service;
+
+/// The OpenAPI 3.1 description of the API.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// Largest request body: an envelope is at most 16 KiB; JSON bodies are tiny.
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
+
+/// State shared by the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    /// SHA-256 of the admin token; `None` disables the admin routes.
+    pub admin_token_hash: Option<[u8; 32]>,
+}
+
+/// The whole API with its limits: body size, request deadline, bounded
+/// concurrency with a short queue, and immediate 503 when saturated.
+pub fn router(state: AppState, limits: LoadLimits) -> Router {
+    let shedder = Arc::new(LoadShedder::new(limits));
+    Router::new()
+        .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/openapi.json", get(openapi))
+        .route(
+            "/v1/tenants",
+            post(admin::create_tenant).get(admin::list_tenants),
+        )
+        .route(
+            "/v1/tenants/{tenant_id}",
+            axum::routing::delete(admin::delete_tenant),
+        )
+        .route("/v1/tenants/{tenant_id}/bundle", get(admin::bundle))
+        .route("/v1/tenants/{tenant_id}/keys/rotate", post(admin::rotate))
+        .route(
+            "/v1/tenants/{tenant_id}/keys/{key_id}/retire",
+            post(admin::retire),
+        )
+        .route(
+            "/v1/tenants/{tenant_id}/api-keys",
+            post(admin::issue_api_key),
+        )
+        .route(
+            "/v1/tenants/{tenant_id}/audit/verify",
+            get(admin::verify_audit),
+        )
+        .route("/v1/bundle", get(tenant::bundle))
+        .route("/v1/subjects", post(tenant::create_subject))
+        .route(
+            "/v1/subjects/{subject_id}",
+            get(tenant::subject).delete(tenant::delete_subject),
+        )
+        .route(
+            "/v1/subjects/{subject_id}/consents",
+            post(tenant::grant_consent).get(tenant::list_consents),
+        )
+        .route(
+            "/v1/subjects/{subject_id}/consents/{consent_ref}/revoke",
+            post(tenant::revoke_consent),
+        )
+        .route("/v1/challenges", post(tenant::challenge))
+        .route("/v1/enrolments", post(tenant::enrol))
+        .route("/v1/verifications", post(tenant::verify))
+        .route("/v1/audit", get(tenant::audit_entries))
+        .route("/v1/audit/verify", get(tenant::verify_audit))
+        .fallback(|| async {
+            crate::error::error_response(StatusCode::NOT_FOUND, "not_found", "no such route")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            shedder,
+            crate::limits::shed_load,
+        ))
+        .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

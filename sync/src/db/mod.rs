@@ -1,0 +1,208 @@
+//! The storage boundary: a minimal SQL interface that SQLite and PostgreSQL
+//! both implement, so every query of the service is written once
+//! ([`crate::store`]) and both backends run the same test suite.
+//!
+//! Statements are written with `?N` placeholders (SQLite's numbered form); the
+//! PostgreSQL backend rewrites them to `$N`. Integers are `BIGINT`, reals
+//! `DOUBLE PRECISION`, bytes `BLOB`/`BYTEA`; a NULL parameter is always an
+//! integer column (the only nullable columns are times).
+
+mod migrations;
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use thiserror::Error;
+
+pub use postgres::PostgresDatabase;
+pub use sqlite::SqliteDatabase;
+
+/// A boxed future: the trait is used as `dyn Database`.
+pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DbError>> + Send + 'a>>;
+
+/// A value passed to or read from the database.
+#[derive(Clone, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+    Null,
+}
+
+/// Rows hold identifiers and ciphertexts: `Debug` shows the kind only.
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Value::Int(_) => "Int",
+            Value::Real(_) => "Real",
+            Value::Text(_) => "Text",
+            Value::Blob(_) => "Blob",
+            Value::Null => "Null",
+        };
+        f.write_str(kind)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Blob(v)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Blob(v.to_vec())
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Value::Null, Value::Int)
+    }
+}
+
+impl Value {
+    pub fn int(&self) -> Result<i64, DbError> {
+        match self {
+            Value::Int(v) => Ok(*v),
+            _ => Err(DbError::UnexpectedType),
+        }
+    }
+    pub fn opt_int(&self) -> Result<Option<i64>, DbError> {
+        match self {
+            Value::Int(v) => Ok(Some(*v)),
+            Value::Null => Ok(None),
+            _ => Err(DbError::UnexpectedType),
+        }
+    }
+    pub fn real(&self) -> Result<f64, DbError> {
+        match self {
+            Value::Real(v) => Ok(*v),
+            Value::Int(v) => Ok(*v as f64),
+            _ => Err(DbError::UnexpectedType),
+        }
+    }
+    pub fn text(&self) -> Result<String, DbError> {
+        match self {
+            Value::Text(v) => Ok(v.clone()),
+            _ => Err(DbError::UnexpectedType),
+        }
+    }
+    pub fn blob(&self) -> Result<Vec<u8>, DbError> {
+        match self {
+            Value::Blob(v) => Ok(v.clone()),
+            _ => Err(DbError::UnexpectedType),
+        }
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// How many rows a statement of a batch must touch for the batch to commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Any,
+    /// Exactly one: the batch rolls back with [`DbError::Conflict`] otherwise
+    /// (optimistic concurrency on the audit chain head).
+    One,
+}
+
+/// One statement of an atomic batch.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    pub sql: &'static str,
+    pub params: Vec<Value>,
+    pub expect: Expect,
+}
+
+impl Stmt {
+    pub fn new(sql: &'static str, params: Vec<Value>) -> Stmt {
+        Stmt {
+            sql,
+            params,
+            expect: Expect::Any,
+        }
+    }
+
+    pub fn expect_one(sql: &'static str, params: Vec<Value>) -> Stmt {
+        Stmt {
+            sql,
+            params,
+            expect: Expect::One,
+        }
+    }
+}
+
+/// Which engine a [`Database`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why a database operation failed. Messages carry the engine's text, which
+/// never contains parameter values (they are bound, not interpolated).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DbError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("a uniqueness or expectation check failed; retry")]
+    Conflict,
+    #[error("unexpected column type")]
+    UnexpectedType,
+    #[error("database worker stopped")]
+    WorkerGone,
+    #[error("schema is newer ({found}) than this binary knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+/// The SQL interface both backends implement.
+pub trait Database: Send + Sync {
+    /// Runs one statement and returns its rows (also for `RETURNING`).
+    fn query<'a>(&'a self, sql: &'static str, params: Vec<Value>) -> DbFuture<'a, Vec<Row>>;
+
+    /// Runs statements in one transaction: all commit or none; returns the
+    /// number of rows each touched.
+    fn batch<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>>;
+
+    /// Makes deleted rows unrecoverable from the files the engine controls
+    /// (SQLite: checkpoint and truncate the WAL; with `secure_delete` the
+    /// freed cells are already zeroed). A no-op where the engine offers no
+    /// such guarantee (PostgreSQL: see the README on VACUUM).
+    fn purge_deleted(&self) -> DbFuture<'_, ()>;
+
+    fn backend(&self) -> Backend;
+}
+
+/// Runs one statement, returning the number of rows it touched.
+pub async fn execute(
+    db: &dyn Database,
+    sql: &'static str,
+    params: Vec<Value>,
+) -> Result<u64, DbError> {
+    Ok(db.batch(vec![Stmt::new(sql, params)]).await?[0])
+}

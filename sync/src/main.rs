@@ -1,0 +1,274 @@
+//! `faceseal-sync`: serve the API, manage tenants, verify audit chains, and
+//! benchmark the service under load.
+
+#![forbid(unsafe_code)]
+
+mod bench;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use faceseal_sync::api::{AppState, router};
+use faceseal_sync::audit::ChainReport;
+use faceseal_sync::keystore::KekSource;
+use faceseal_sync::limits::LoadLimits;
+use faceseal_sync::service::{NewTenant, Service, ServiceConfig, admin_token_hash};
+use faceseal_sync::setup::{self, AdminTokenSource, DbLocation};
+
+#[derive(Parser)]
+#[command(name = "faceseal-sync", version, about = "The faceseal sync service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data and the keys are.
+#[derive(Args, Clone)]
+struct Storage {
+    /// SQLite database file (created if missing).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// PostgreSQL connection string instead of SQLite (or FACESEAL_SYNC_DATABASE_URL).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// File holding the key-encryption key, 64 hex digits (or FACESEAL_SYNC_KEK / FACESEAL_SYNC_KEK_FILE).
+    #[arg(long, value_name = "PATH")]
+    kek_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        storage: Storage,
+        /// File holding the admin token (or FACESEAL_SYNC_ADMIN_TOKEN).
+        #[arg(long, value_name = "PATH")]
+        admin_token_file: Option<PathBuf>,
+        /// Requests processed at once (default: one per core).
+        #[arg(long)]
+        max_in_flight: Option<usize>,
+        /// Requests waiting for a slot before new ones get 503 (default: one per core).
+        #[arg(long)]
+        max_queued: Option<usize>,
+    },
+    /// Manage tenants directly on the database.
+    Tenant {
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+    /// Audit trail commands.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Load benchmark: starts its own server on a scratch database and
+    /// prints verify throughput, latencies, shedding and crash recovery.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum TenantAction {
+    /// Create a tenant; prints its API key and template secret once.
+    Create {
+        tenant_id: String,
+        #[arg(long)]
+        liveness_threshold: Option<f64>,
+        #[arg(long)]
+        quality_threshold: Option<f64>,
+        #[arg(long)]
+        match_threshold: Option<f64>,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Make a new sealing key current (older ones open until retired).
+    Rotate {
+        tenant_id: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+    /// Delete a tenant: keys destroyed first, then every row.
+    Delete {
+        tenant_id: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check a tenant's audit chain; exits 1 and names the first broken link if it is broken.
+    Verify {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        storage: Storage,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("faceseal-sync: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("faceseal-sync: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation), AnyError> {
+    let location = DbLocation::resolve(storage.db.clone(), storage.database_url.clone());
+    let (kek, source) = setup::load_kek(&location, storage.kek_file.as_deref())?;
+    if announce || matches!(source, KekSource::CreatedFile(_)) {
+        match &source {
+            KekSource::Environment => eprintln!(
+                "key-encryption key: from {}",
+                faceseal_sync::keystore::KEK_ENV
+            ),
+            KekSource::File(p) => eprintln!("key-encryption key: {}", p.display()),
+            KekSource::CreatedFile(p) => eprintln!(
+                "key-encryption key: none configured, created {} (owner-only). Back it up apart from the database: without it nothing can be opened.",
+                p.display()
+            ),
+        }
+    }
+    let db = setup::open_database(&location).await?;
+    Ok((
+        Service::new(db, Arc::new(kek), ServiceConfig::default()),
+        location,
+    ))
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            storage,
+            admin_token_file,
+            max_in_flight,
+            max_queued,
+        } => {
+            let (service, location) = open(&storage, true).await?;
+            let (token, source) = setup::load_admin_token(&location, admin_token_file.as_deref())?;
+            eprintln!("database: {}", location.describe());
+            match &source {
+                AdminTokenSource::Environment => {
+                    eprintln!("admin token: from {}", setup::ADMIN_TOKEN_ENV)
+                }
+                AdminTokenSource::File(p) => eprintln!("admin token: {}", p.display()),
+                AdminTokenSource::CreatedFile(p) => {
+                    eprintln!("admin token: created {} (owner-only)", p.display())
+                }
+            }
+            let mut limits = LoadLimits::for_this_machine();
+            limits.max_in_flight = max_in_flight.unwrap_or(limits.max_in_flight);
+            limits.max_queued = max_queued.unwrap_or(limits.max_queued);
+            let state = AppState {
+                service,
+                admin_token_hash: Some(admin_token_hash(&token)),
+            };
+            drop(token);
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            eprintln!(
+                "listening on http://{} (API under /v1, description at /v1/openapi.json)",
+                listener.local_addr()?
+            );
+            eprintln!(
+                "create a tenant: faceseal-sync tenant create <name>{}   or   curl -H \"Authorization: Bearer $(cat <admin token file>)\" -H 'content-type: application/json' -d '{{\"tenant_id\":\"<name>\"}}' http://{}/v1/tenants",
+                match &location {
+                    DbLocation::Sqlite(p) => format!(" --db {}", p.display()),
+                    DbLocation::Postgres(_) => " --database-url <url>".into(),
+                },
+                listener.local_addr()?
+            );
+            faceseal_sync::server::serve(
+                listener,
+                router(state, limits),
+                faceseal_sync::server::shutdown_signal(),
+            )
+            .await?;
+            eprintln!("stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tenant { action } => tenant(action).await,
+        Command::Audit {
+            action: AuditAction::Verify { tenant, storage },
+        } => {
+            let (service, _) = open(&storage, false).await?;
+            let report = service.verify_audit(&tenant).await?;
+            println!("{report}");
+            Ok(match report {
+                ChainReport::Intact { .. } => ExitCode::SUCCESS,
+                ChainReport::Broken { .. } => ExitCode::from(1),
+            })
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn tenant(action: TenantAction) -> Result<ExitCode, AnyError> {
+    match action {
+        TenantAction::Create {
+            tenant_id,
+            liveness_threshold,
+            quality_threshold,
+            match_threshold,
+            storage,
+        } => {
+            let (service, _) = open(&storage, false).await?;
+            let created = service
+                .create_tenant(NewTenant {
+                    tenant_id,
+                    liveness_threshold,
+                    quality_threshold,
+                    match_threshold,
+                })
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&created)?);
+            eprintln!("the api_key and template_secret are shown once: store them now.");
+        }
+        TenantAction::List { storage } => {
+            let (service, _) = open(&storage, false).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&service.list_tenants().await?)?
+            );
+        }
+        TenantAction::Rotate { tenant_id, storage } => {
+            let (service, _) = open(&storage, false).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&service.rotate_tenant_key(&tenant_id).await?)?
+            );
+        }
+        TenantAction::Delete { tenant_id, storage } => {
+            let (service, _) = open(&storage, false).await?;
+            service.delete_tenant(&tenant_id).await?;
+            println!("tenant deleted: keys destroyed, rows removed");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
