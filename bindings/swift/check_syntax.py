@@ -6,10 +6,24 @@ usage: python3 bindings/swift/check_syntax.py [DIR]   (default: bindings/swift)
 """
 
 import pathlib
+import re
 import sys
 
 import tree_sitter
 import tree_sitter_swift
+
+
+# uniffi wraps attributes in `#if swift(>=5.8)` ... `#endif`, which Swift
+# allows and tree-sitter-swift's grammar does not (it takes a conditional
+# block only around whole declarations). Resolve those blocks as a Swift 5.8
+# or newer compiler does, keeping their body, before parsing.
+SWIFT_VERSION_BLOCK = re.compile(
+    rb"^[ \t]*#if swift\(>=5\.\d+\)[ \t]*\n((?:[ \t]*@[^\n]*\n)+)[ \t]*#endif[ \t]*\n", re.M
+)
+
+
+def resolve_version_blocks(source):
+    return SWIFT_VERSION_BLOCK.sub(lambda m: m.group(1), source)
 
 
 def errors(node, found):
@@ -29,7 +43,7 @@ def main():
         return 1
     failed = 0
     for path in files:
-        source = path.read_bytes()
+        source = resolve_version_blocks(path.read_bytes())
         found = errors(parser.parse(source).root_node, [])
         for node in found[:5]:
             line, column = node.start_point
