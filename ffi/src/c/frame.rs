@@ -51,7 +51,7 @@ impl FacesealFrame {
     ///
     /// # Safety
     /// `data` is NULL or points to `len` readable bytes for the call.
-    pub(crate) unsafe fn to_input(&self, index: usize) -> FfiResult<FrameInput> {
+    pub(crate) unsafe fn copy_input(&self, index: usize) -> FfiResult<FrameInput> {
         let name = format!("frames[{index}].data");
         // SAFETY: forwarded from this function's contract.
         let data = unsafe { byte_slice(self.data, self.len, &name) }?;
@@ -113,6 +113,6 @@ pub(crate) unsafe fn frames_from_c(
         .iter()
         .enumerate()
         // SAFETY: each frame's data pointer is valid by the contract.
-        .map(|(index, frame)| unsafe { frame.to_input(index) })
+        .map(|(index, frame)| unsafe { frame.copy_input(index) })
         .collect()
 }
