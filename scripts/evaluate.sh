@@ -31,6 +31,15 @@ step "faceseal --det-size 640 eval detect --counts $data/multiface/annotations.j
 "$faceseal" --det-size 640 eval detect --counts "$data/multiface/annotations.json"
 step "faceseal eval nuaa --data $data/nuaa --split train"
 "$faceseal" eval nuaa --data "$data/nuaa" --split train
+step "faceseal eval nuaa --data $data/nuaa --split train --burst 5"
+"$faceseal" eval nuaa --data "$data/nuaa" --split train --burst 5
+sr=$data/screen_replay
+step "faceseal eval liveness --burst 5 on $sr (reported, never tuned on)"
+"$faceseal" eval liveness --burst 5 \
+  --live "$sr/apfol/real" --live "$sr/jtboing/real" --live "$sr/trickyf0x/real" \
+  --spoof "$sr/apfol/fake" --spoof "$sr/jtboing/fake" --spoof "$sr/trickyf0x/fake"
+step "faceseal bench --images $data/nuaa/ClientRaw --limit 150 --burst 15 ($profile build)"
+"$faceseal" bench --images "$data/nuaa/ClientRaw" --limit 150 --burst 15
 step "faceseal bench --images $data/nuaa/ClientRaw --limit 200 ($profile build), against onnxruntime on the same frames"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

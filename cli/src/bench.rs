@@ -30,6 +30,10 @@ pub struct BenchArgs {
     /// Embed the chip alone, without averaging in its mirror image.
     #[arg(long)]
     no_mirror: bool,
+    /// Time the multi-frame liveness decision on bursts of N consecutive
+    /// pictures instead of the single-frame pipeline.
+    #[arg(long, value_name = "N")]
+    burst: Option<usize>,
 }
 
 const STAGES: [&str; 6] = ["decode", "detect", "align", "liveness", "embed", "total"];
@@ -79,6 +83,13 @@ pub fn run(args: &GlobalArgs, bench: &BenchArgs) -> CliResult<()> {
         }
     }
     let rss_after_load_mb = memory::current_rss_mb();
+    if let Some(n) = bench.burst {
+        let frames: Vec<_> = files
+            .iter()
+            .filter_map(|b| decode_image(b, &limits).ok())
+            .collect();
+        return crate::bench_burst::run(args, &analyzer, &frames, n, bench.rounds);
+    }
 
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); STAGES.len()];
     let mut without_face = 0;

@@ -3,6 +3,7 @@
 //! evaluate on public data sets, benchmark.
 
 mod bench;
+mod bench_burst;
 mod context;
 mod eval;
 mod faces;

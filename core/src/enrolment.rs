@@ -43,7 +43,7 @@ use thiserror::Error;
 use crate::analyzer::{FaceAnalysis, FaceAnalyzer, PipelineError};
 use crate::consent::{Consent, ConsentError, ConsentReference, Purpose};
 use crate::embedding::Embedding;
-use crate::frame::RgbFrame;
+use crate::frame::{RgbFrame, sequence_digest};
 use crate::liveness::LivenessDecision;
 use crate::seal::{self, ChallengeNonce, SealContext, SealError, SealedTemplate, TenantPublicKey};
 use crate::template::{
@@ -116,6 +116,7 @@ pub struct ProtectedCapture {
     consent: Consent,
     liveness: LivenessDecision,
     quality_score: f32,
+    capture_digest: [u8; 32],
 }
 
 impl ProtectedCapture {
@@ -143,9 +144,15 @@ impl ProtectedCapture {
         self.quality_score
     }
 
+    /// [`crate::frame::sequence_digest`] of the frame(s) captured.
+    pub fn capture_digest(&self) -> &[u8; 32] {
+        &self.capture_digest
+    }
+
     /// Seals the template to the tenant, binding subject, purpose, consent
-    /// reference, the server's challenge, the time and the capture's
-    /// liveness and quality scores as associated data.
+    /// reference, the server's challenge, the digest of the captured frames,
+    /// the time and the capture's liveness and quality scores as associated
+    /// data.
     pub fn seal<R: CryptoRng + ?Sized>(
         &self,
         tenant_id: &str,
@@ -160,6 +167,7 @@ impl ProtectedCapture {
             purpose: self.consent.purpose(),
             consent_ref: self.consent.reference().as_str().to_owned(),
             challenge,
+            capture_digest: self.capture_digest,
             created_at,
             liveness_score: self.liveness.score,
             quality_score: self.quality_score,
@@ -244,6 +252,7 @@ pub fn capture_frames(
         consent,
         liveness: fused.liveness,
         quality_score: fused.quality_score,
+        capture_digest: sequence_digest(&frames.iter().collect::<Vec<_>>()),
     })
 }
 

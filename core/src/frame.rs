@@ -61,9 +61,58 @@ impl std::fmt::Debug for RgbFrame {
     }
 }
 
+/// Domain label of [`sequence_digest`] (19 ASCII bytes).
+const SEQUENCE_DIGEST_LABEL: &[u8] = b"faceseal/capture/v1";
+
+/// SHA-256 digest of a sequence of frames, in order:
+///
+/// ```text
+/// SHA-256( "faceseal/capture/v1" || u32be(n)
+///          || for each frame: u32be(width) || u32be(height) || SHA-256(RGB bytes) )
+/// ```
+///
+/// It names the exact pixels a capture was made from without revealing them,
+/// so that the sealed envelope can bind them: a server that has seen a
+/// digest before knows the same frames are being presented again.
+pub fn sequence_digest(frames: &[&RgbFrame]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut outer = Sha256::new();
+    outer.update(SEQUENCE_DIGEST_LABEL);
+    outer.update(
+        u32::try_from(frames.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    for frame in frames {
+        outer.update(frame.width.to_be_bytes());
+        outer.update(frame.height.to_be_bytes());
+        outer.update(Sha256::digest(frame.as_rgb()));
+    }
+    outer.finalize().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sequence_digest_follows_its_definition() {
+        use sha2::{Digest, Sha256};
+        let a = RgbFrame::from_rgb(2, 1, vec![1, 2, 3, 4, 5, 6]).unwrap();
+        let b = RgbFrame::from_rgb(1, 2, vec![1, 2, 3, 4, 5, 6]).unwrap();
+        let mut manual = Vec::new();
+        manual.extend_from_slice(b"faceseal/capture/v1");
+        manual.extend_from_slice(&[0, 0, 0, 2]);
+        manual.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 1]);
+        manual.extend_from_slice(&Sha256::digest([1, 2, 3, 4, 5, 6]));
+        manual.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
+        manual.extend_from_slice(&Sha256::digest([1, 2, 3, 4, 5, 6]));
+        let expected: [u8; 32] = Sha256::digest(&manual).into();
+        assert_eq!(sequence_digest(&[&a, &b]), expected);
+        // Same pixels, other shape, or other order: another digest.
+        assert_ne!(sequence_digest(&[&b, &a]), expected);
+        assert_ne!(sequence_digest(&[&a]), sequence_digest(&[&b]));
+    }
 
     #[test]
     fn refuses_wrong_length_and_empty_sides() {

@@ -22,12 +22,13 @@ const TENANT_SECRET: &str = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2
 const EPHEMERAL_SECRET: &str = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
 
 /// The worked example of `docs/envelope.md`.
-const EXAMPLE_ENVELOPE: &str = "465353450101c55919936309765d6d9f997d554d5a730057000461636d65000c\
+const EXAMPLE_ENVELOPE: &str = "465353450201c55919936309765d6d9f997d554d5a730077000461636d65000c\
     7375626a6563742d30303031010010636f6e73656e742d323032342d30303100\
-    0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00\
+    0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fc5\
+    c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c500\
     0000006553f1003f7851ec3f6147ae8520f0098930a754748b7ddcb43ef75a0d\
-    bf3a0d26381af4eba4a98eaa9b4e6ac95e7807a3296f5e32bb3d1dd888e7b88a\
-    5ccf2c4cc09ef119c870c1bb164e84de819a86041d";
+    bf3a0d26381af4eba4a98eaa9b4e6a4a79599218e21751af73c7728042a4cad2\
+    729609990d066345878bbd2e221119025873ed4dcf";
 
 /// Hands out fixed bytes: makes the ephemeral key of the example reproducible.
 struct FixedBytes(Vec<u8>);
@@ -68,6 +69,7 @@ fn example_context() -> SealContext {
         purpose: Purpose::Enrol,
         consent_ref: "consent-2024-001".into(),
         challenge: ChallengeNonce::from_bytes(challenge),
+        capture_digest: [0xc5; 32],
         created_at: 1_700_000_000,
         liveness_score: 0.97,
         quality_score: 0.88,
@@ -176,6 +178,7 @@ fn check_opened(
     assert_eq!(c["purpose"], purpose);
     assert_eq!(c["consent_ref"], context.consent_ref.as_str());
     assert_eq!(c["challenge"], hex::encode(context.challenge.as_bytes()));
+    assert_eq!(c["capture_digest"], hex::encode(context.capture_digest));
     assert_eq!(c["created_at"], context.created_at);
     assert_eq!(
         c["liveness_score_bits"],

@@ -35,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
     sys.exit(3)
 
 MAGIC = b"FSSE"
-VERSION = 1
+VERSION = 2
 SUITE = 1
 MAX_ENVELOPE_LEN = 16 * 1024
 TAG_LEN = 16
@@ -90,6 +90,7 @@ def decode_context(data):
     ctx["purpose"] = PURPOSES[purpose]
     ctx["consent_ref"] = r.string("consent_ref")
     ctx["challenge"] = r.take(32, "challenge").hex()
+    ctx["capture_digest"] = r.take(32, "capture_digest").hex()
     (ctx["created_at"],) = struct.unpack(">Q", r.take(8, "created_at"))
     ctx["liveness_score_bits"] = r.score("liveness_score")
     ctx["quality_score_bits"] = r.score("quality_score")

@@ -1,9 +1,11 @@
 //! `faceseal eval`: accuracy on public data sets.
 
+mod burst;
 mod detect;
 mod lfw;
 mod pad;
 mod template;
+mod template_sweep;
 
 use std::path::PathBuf;
 
@@ -45,6 +47,31 @@ pub enum EvalCommand {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Accuracy against the stolen-key inversion attack for several IoM
+    /// parameter choices (two-fold cross-validated accuracy, attack success).
+    TemplateSweep {
+        /// The LFW folder holding pairs.txt and images/.
+        #[arg(long)]
+        data: PathBuf,
+        /// Genuine and impostor pairs used, each (in file order).
+        #[arg(long, default_value_t = 1000)]
+        pairs: usize,
+        /// Genuine pairs attacked for each parameter choice.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        attack: usize,
+        /// Gradient steps of each inversion.
+        #[arg(long, default_value_t = 300)]
+        attack_iterations: usize,
+        /// Parameter choices, `MxQ` (hashes x window), comma separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "1024x8,256x8,64x8,32x8,16x8"
+        )]
+        params: Vec<String>,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// APCER, BPCER, ACER at the shipped threshold, and EER.
     Liveness {
         /// Live (bona fide) pictures: directories, pictures or list files.
@@ -53,6 +80,13 @@ pub enum EvalCommand {
         /// Attack pictures: directories, pictures or list files.
         #[arg(long, required = true)]
         spoof: Vec<PathBuf>,
+        /// Group pictures of one session into bursts of N frames and report
+        /// every liveness signal and the fused multi-frame decision.
+        #[arg(long, value_name = "N")]
+        burst: Option<usize>,
+        /// Security level of the burst decision.
+        #[arg(long, value_enum, default_value_t = Level::Standard)]
+        level: Level,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -63,6 +97,13 @@ pub enum EvalCommand {
         data: PathBuf,
         #[arg(long, value_enum)]
         split: Split,
+        /// Group pictures of one session into bursts of N frames and report
+        /// every liveness signal and the fused multi-frame decision.
+        #[arg(long, value_name = "N")]
+        burst: Option<usize>,
+        /// Security level of the burst decision.
+        #[arg(long, value_enum, default_value_t = Level::Standard)]
+        level: Level,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -87,6 +128,25 @@ pub enum EvalCommand {
 pub enum Split {
     Train,
     Test,
+}
+
+/// Security levels of the burst liveness decision.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Level {
+    Basic,
+    Standard,
+    Strict,
+}
+
+impl Level {
+    fn core(self) -> faceseal_core::liveness::SecurityLevel {
+        use faceseal_core::liveness::SecurityLevel;
+        match self {
+            Level::Basic => SecurityLevel::Basic,
+            Level::Standard => SecurityLevel::Standard,
+            Level::Strict => SecurityLevel::Strict,
+        }
+    }
 }
 
 impl Split {
@@ -122,16 +182,38 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
                 threads: threads(t),
             },
         ),
+        EvalCommand::TemplateSweep {
+            data,
+            pairs,
+            attack,
+            attack_iterations,
+            params,
+            threads: t,
+        } => template_sweep::run(
+            args,
+            &template_sweep::SweepArgs {
+                root: &data,
+                pairs,
+                attack,
+                attack_iterations,
+                params: &params,
+                threads: threads(t),
+            },
+        ),
         EvalCommand::Liveness {
             live,
             spoof,
+            burst,
+            level,
             threads: t,
-        } => pad::run_lists(args, &live, &spoof, threads(t)),
+        } => pad::run_lists(args, &live, &spoof, burst_mode(burst, level), threads(t)),
         EvalCommand::Nuaa {
             data,
             split,
+            burst,
+            level,
             threads: t,
-        } => pad::run_nuaa(args, &data, split, threads(t)),
+        } => pad::run_nuaa(args, &data, split, burst_mode(burst, level), threads(t)),
         EvalCommand::Detect {
             pos,
             neg,
@@ -139,4 +221,11 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
             threads: t,
         } => detect::run(args, &pos, &neg, counts.as_deref(), threads(t)),
     }
+}
+
+fn burst_mode(
+    burst: Option<usize>,
+    level: Level,
+) -> Option<(usize, faceseal_core::liveness::SecurityLevel)> {
+    burst.map(|n| (n, level.core()))
 }

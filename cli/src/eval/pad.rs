@@ -8,11 +8,13 @@ use faceseal_core::metrics::{equal_error_rate, pad_rates};
 use serde::Serialize;
 
 use super::Split;
+use super::burst::{Sample, samples_of};
 use crate::GlobalArgs;
 use crate::context::{CliResult, analyzer, load_image};
 use crate::images::resolve;
 use crate::output::{emit, pct};
 use crate::progress::{Progress, parallel_map};
+use faceseal_core::liveness::SecurityLevel;
 
 /// The live score of a picture's largest face; `None` when there is no face.
 fn live_score(analyzer: &FaceAnalyzer, path: &Path) -> CliResult<Option<f32>> {
@@ -105,18 +107,47 @@ fn gather(args: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A set's name for reports: the last two components of its path.
+fn set_name(p: &Path) -> String {
+    let parts: Vec<_> = p.components().rev().take(2).collect();
+    parts
+        .iter()
+        .rev()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 pub fn run_lists(
     args: &GlobalArgs,
     live: &[PathBuf],
     spoof: &[PathBuf],
+    burst: Option<(usize, SecurityLevel)>,
     threads: usize,
 ) -> CliResult<()> {
-    evaluate(args, &gather(live)?, &gather(spoof)?, threads)
+    let Some((n, level)) = burst else {
+        return evaluate(args, &gather(live)?, &gather(spoof)?, threads);
+    };
+    // Each --spoof argument is one attack type; each argument is one set.
+    let mut samples: Vec<Sample> = Vec::new();
+    for (args_of, is_live) in [(live, true), (spoof, false)] {
+        for a in args_of {
+            let name = set_name(a);
+            samples.extend(samples_of(&resolve(a, None)?, is_live, &name, &name));
+        }
+    }
+    super::burst::run(args, &samples, n, level, threads)
 }
 
 /// NUAA: `clientraw_<split>.txt` lists live frames under `ClientRaw/`,
 /// `imposterraw_<split>.txt` printed-photo attacks under `ImposterRaw/`.
-pub fn run_nuaa(args: &GlobalArgs, root: &Path, split: Split, threads: usize) -> CliResult<()> {
+pub fn run_nuaa(
+    args: &GlobalArgs,
+    root: &Path,
+    split: Split,
+    burst: Option<(usize, SecurityLevel)>,
+    threads: usize,
+) -> CliResult<()> {
     let live = resolve(
         &root.join(format!("clientraw_{}.txt", split.name())),
         Some(&root.join("ClientRaw")),
@@ -125,5 +156,18 @@ pub fn run_nuaa(args: &GlobalArgs, root: &Path, split: Split, threads: usize) ->
         &root.join(format!("imposterraw_{}.txt", split.name())),
         Some(&root.join("ImposterRaw")),
     )?;
-    evaluate(args, &live, &spoof, threads)
+    let Some((n, level)) = burst else {
+        return evaluate(args, &live, &spoof, threads);
+    };
+    let mut samples = samples_of(&live, true, "ClientRaw", "");
+    for s in samples_of(&spoof, false, "ImposterRaw", "") {
+        let stem = s
+            .path
+            .file_stem()
+            .and_then(|x| x.to_str())
+            .unwrap_or_default();
+        let attack_type = super::burst::nuaa_attack_type(stem);
+        samples.push(Sample { attack_type, ..s });
+    }
+    super::burst::run(args, &samples, n, level, threads)
 }

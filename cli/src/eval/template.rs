@@ -250,6 +250,23 @@ struct TemplateReport {
     attack: Option<AttackReport>,
 }
 
+/// The inversion's settings, with the norm an attacker would give the
+/// recovered vector: the mean norm of the embedded faces (IoM ignores norms,
+/// and the population's typical norm is public knowledge).
+pub(super) fn attack_config(faces: &Faces, pairs: &[&Pair], iterations: usize) -> AttackConfig {
+    let norms: Vec<f32> = pairs
+        .iter()
+        .flat_map(|p| [faces.embedding(&p.a), faces.embedding(&p.b)])
+        .flatten()
+        .map(|e| e.norm())
+        .collect();
+    AttackConfig {
+        iterations,
+        target_norm: norms.iter().sum::<f32>() / norms.len().max(1) as f32,
+        ..AttackConfig::default()
+    }
+}
+
 fn non_mated(scores: &[PairScores], pick: fn(&PairScores) -> f64) -> Vec<f64> {
     scores.iter().filter(|s| !s.genuine).map(pick).collect()
 }
@@ -290,17 +307,7 @@ pub fn run(global: &GlobalArgs, args: &TemplateEvalArgs) -> CliResult<()> {
         .collect();
 
     let attack = if args.attack > 0 {
-        let norms: Vec<f32> = chosen
-            .iter()
-            .flat_map(|p| [faces.embedding(&p.a), faces.embedding(&p.b)])
-            .flatten()
-            .map(|e| e.norm())
-            .collect();
-        let config = AttackConfig {
-            iterations: args.attack_iterations,
-            target_norm: norms.iter().sum::<f32>() / norms.len().max(1) as f32,
-            ..AttackConfig::default()
-        };
+        let config = attack_config(&faces, &chosen, args.attack_iterations);
         let targets: Vec<&Pair> = genuine.iter().take(args.attack).copied().collect();
         let progress = Progress::new("template: inverting templates", targets.len() as u64);
         let results = parallel_map(&targets, args.threads, &progress, |p| {

@@ -6,9 +6,25 @@
 //! threshold. An operation succeeds only when both liveness and recognition
 //! pass.
 
-mod crop;
+//!
+//! A single frame is weak evidence: the multi-frame layer ([`burst`]) fuses
+//! a second of preview with temporal, geometric ([`parallax`]), frequency
+//! ([`screen`]) and challenge-response ([`challenge`]) signals under a
+//! security level ([`policy`]). The threat model is in docs/liveness.md.
 
+pub mod burst;
+pub mod challenge;
+mod crop;
+pub mod fusion;
+pub mod parallax;
+pub mod policy;
+pub mod screen;
+pub mod temporal;
+
+pub use burst::{BurstLivenessChecker, FrameEvidence, TimedFrame};
+pub use challenge::{ChallengeSequence, HeadTurn};
 pub use crop::{CROP_SIZE, CropBox, crop_box, resize_crop, to_bgr_tensor};
+pub use policy::{BurstDecision, BurstReason, LivenessPolicy, SecurityLevel};
 
 use serde::Serialize;
 

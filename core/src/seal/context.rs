@@ -89,6 +89,11 @@ pub struct SealContext {
     /// [`MAX_CONSENT_REF_LEN`] bytes of UTF-8.
     pub consent_ref: String,
     pub challenge: ChallengeNonce,
+    /// SHA-256 digest of the captured frame sequence
+    /// ([`crate::frame::sequence_digest`]): ties the envelope to the exact
+    /// frames the liveness decision saw, so a server can refuse a capture it
+    /// has already received.
+    pub capture_digest: [u8; 32],
     /// Creation time, seconds since the Unix epoch (UTC).
     pub created_at: u64,
     /// Liveness score of the capture: finite (a negative zero is written as zero).
@@ -124,6 +129,7 @@ impl SealContext {
                 + 2
                 + self.consent_ref.len()
                 + 32
+                + 32
                 + 8
                 + 4
                 + 4,
@@ -136,6 +142,7 @@ impl SealContext {
         put_str(&mut out, &self.consent_ref, MAX_CONSENT_REF_LEN)
             .ok_or(invalid(ContextField::ConsentRef))?;
         out.extend_from_slice(&self.challenge.0);
+        out.extend_from_slice(&self.capture_digest);
         out.extend_from_slice(&self.created_at.to_be_bytes());
         out.extend_from_slice(
             &score_bits(self.liveness_score)
@@ -159,6 +166,7 @@ impl SealContext {
             .ok_or(SealError::Malformed(ContextField::Purpose))?;
         let consent_ref = r.string(MAX_CONSENT_REF_LEN, ContextField::ConsentRef)?;
         let challenge = ChallengeNonce(r.take::<32>(ContextField::Challenge)?);
+        let capture_digest = r.take::<32>(ContextField::CaptureDigest)?;
         let created_at = u64::from_be_bytes(r.take::<8>(ContextField::CreatedAt)?);
         let liveness_score = r.score(ContextField::LivenessScore)?;
         let quality_score = r.score(ContextField::QualityScore)?;
@@ -171,6 +179,7 @@ impl SealContext {
             purpose,
             consent_ref,
             challenge,
+            capture_digest,
             created_at,
             liveness_score,
             quality_score,
@@ -240,6 +249,7 @@ pub(crate) mod tests {
             purpose: Purpose::Enrol,
             consent_ref: "c-9".into(),
             challenge: ChallengeNonce::from_bytes([0xab; 32]),
+            capture_digest: [0xcd; 32],
             created_at: 1_700_000_000,
             liveness_score: 0.75,
             quality_score: 0.5,
@@ -257,6 +267,7 @@ pub(crate) mod tests {
         expected.extend_from_slice(&[0, 3]);
         expected.extend_from_slice(b"c-9");
         expected.extend_from_slice(&[0xab; 32]);
+        expected.extend_from_slice(&[0xcd; 32]);
         expected.extend_from_slice(&1_700_000_000u64.to_be_bytes());
         expected.extend_from_slice(&[0x3f, 0x40, 0, 0, 0x3f, 0, 0, 0]);
         assert_eq!(bytes, expected);

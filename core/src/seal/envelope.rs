@@ -18,7 +18,7 @@ use super::{ContextField, KeyId, SealContext, SealError};
 /// First four bytes of every envelope.
 pub const ENVELOPE_MAGIC: [u8; 4] = *b"FSSE";
 /// The envelope format version this build writes and reads.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
 /// Suite 1: X25519, HKDF-SHA256, AES-256-GCM-SIV.
 pub const SUITE_X25519_HKDF_SHA256_AES256GCMSIV: u8 = 1;
 /// Largest envelope accepted or produced, in bytes.

@@ -31,6 +31,7 @@
 //!     purpose: Purpose::Enrol,
 //!     consent_ref: "consent-42".into(),
 //!     challenge: ChallengeNonce::generate(&mut rng),
+//!     capture_digest: [0; 32], // frame::sequence_digest of the captured frames
 //!     created_at: 1_700_000_000,
 //!     liveness_score: 0.97,
 //!     quality_score: 0.88,
@@ -49,6 +50,7 @@ mod envelope;
 mod error;
 mod keys;
 mod protocol;
+mod replay;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -64,6 +66,7 @@ pub use envelope::{
 };
 pub use error::{ContextField, SealError};
 pub use keys::{KeyId, TenantPublicKey, TenantSecretKey};
+pub use replay::{ChallengeCheckError, open_for_challenge};
 
 use rand_core::CryptoRng;
 use x25519_dalek::{EphemeralSecret, PublicKey};

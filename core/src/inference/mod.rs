@@ -5,6 +5,8 @@
 //! Resize nodes unless the shape is fixed before optimisation, so every input
 //! size gets its own plan.
 
+mod prelu;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -67,7 +69,12 @@ impl OnnxNetwork {
             .model
             .clone()
             .with_input_fact(0, f32::fact(shape).into())
-            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_typed())
+            .and_then(|m| m.into_decluttered())
+            .and_then(|mut m| {
+                prelu::fuse_prelu(&mut m)?;
+                m.into_optimized()
+            })
             .and_then(|m| m.into_runnable())
             .map_err(invalid)?;
         let mut plans = self.lock_plans();

@@ -1,0 +1,249 @@
+//! `faceseal eval template-sweep`: the trade-off between accuracy and the
+//! stolen-key inversion attack across IoM parameters, on real LFW faces.
+//!
+//! For each `m × q`, every chosen pair is scored in the protected domain
+//! under the claimed subject's key, accuracy is measured by two-fold cross
+//! validation (threshold chosen on one half of the pairs, applied to the
+//! other), and the first genuine pairs are attacked: the attacker holds the
+//! key and picture A's template, inverts it, and presents the result against
+//! picture B.
+
+use std::path::Path;
+
+use faceseal_core::Embedding;
+use faceseal_core::analyzer::DEFAULT_MATCH_THRESHOLD;
+use faceseal_core::metrics::{Trial, accuracy_at, best_threshold};
+use faceseal_core::template::attack::{AttackConfig, cosine_similarity, invert};
+use faceseal_core::template::{IomParams, TemplateKey};
+use serde::Serialize;
+
+use super::lfw::{Faces, Pair, embed_pairs, eval_secret, read_pairs, template_error};
+use super::template::attack_config;
+use crate::GlobalArgs;
+use crate::context::{CliResult, analyzer, message};
+use crate::output::{emit, pct};
+use crate::progress::{Progress, parallel_map};
+
+pub struct SweepArgs<'a> {
+    pub root: &'a Path,
+    pub pairs: usize,
+    pub attack: usize,
+    pub attack_iterations: usize,
+    pub params: &'a [String],
+    pub threads: usize,
+}
+
+#[derive(Serialize)]
+struct SweepRow {
+    hashes: u16,
+    window: u16,
+    /// Two-fold cross-validated accuracy in the protected domain.
+    accuracy: f64,
+    /// Threshold of best accuracy on all the pairs (protected score).
+    threshold: f64,
+    attacked_pairs: usize,
+    /// Recovered embedding accepted against picture B by the unprotected system.
+    unprotected_success: f64,
+    /// Recovered embedding's template accepted against B's, same key.
+    protected_success: f64,
+    /// Mean cosine between the recovered embedding and picture A's.
+    mean_cosine_to_original: f64,
+}
+
+#[derive(Serialize)]
+struct SweepReport {
+    genuine_pairs: usize,
+    impostor_pairs: usize,
+    /// Two-fold cross-validated accuracy of the unprotected embeddings on the same pairs.
+    unprotected_accuracy: f64,
+    /// Picture A itself accepted against B by the unprotected system: the
+    /// ceiling of any attack.
+    unprotected_baseline: f64,
+    rows: Vec<SweepRow>,
+}
+
+fn parse_params(text: &str) -> CliResult<IomParams> {
+    let bad = || {
+        message(format!(
+            "--params: expected MxQ such as 1024x8, got {text:?}"
+        ))
+    };
+    let (m, q) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (m, q) = (m.parse().map_err(|_| bad())?, q.parse().map_err(|_| bad())?);
+    IomParams::new(m, q).map_err(template_error)
+}
+
+/// Two-fold cross-validated accuracy: even-indexed trials choose the
+/// threshold for the odd-indexed ones and the other way round.
+fn two_fold_accuracy(trials: &[Trial]) -> f64 {
+    let even: Vec<Trial> = trials.iter().step_by(2).copied().collect();
+    let odd: Vec<Trial> = trials.iter().skip(1).step_by(2).copied().collect();
+    let on_odd = accuracy_at(&odd, best_threshold(&even));
+    let on_even = accuracy_at(&even, best_threshold(&odd));
+    (on_odd * odd.len() as f64 + on_even * even.len() as f64) / trials.len().max(1) as f64
+}
+
+fn key_for(pair: &Pair, params: IomParams) -> CliResult<TemplateKey> {
+    TemplateKey::derive(&eval_secret(0xa1), &pair.claimed, 1, params).map_err(template_error)
+}
+
+fn protected_trial(faces: &Faces, pair: &Pair, params: IomParams) -> CliResult<Option<Trial>> {
+    let (Some(a), Some(b)) = (faces.embedding(&pair.a), faces.embedding(&pair.b)) else {
+        return Ok(None);
+    };
+    let key = key_for(pair, params)?;
+    let ta = key.protect(a.clone()).map_err(template_error)?;
+    let tb = key.protect(b.clone()).map_err(template_error)?;
+    let score = ta.compare(&tb).map_err(template_error)?.value();
+    Ok(Some(Trial {
+        distance: (1.0 - score) as f32,
+        genuine: pair.genuine,
+    }))
+}
+
+struct Attacked {
+    unprotected: bool,
+    protected: bool,
+    cosine: f64,
+}
+
+fn attack(
+    faces: &Faces,
+    pair: &Pair,
+    params: IomParams,
+    config: &AttackConfig,
+    threshold: f64,
+) -> CliResult<Option<Attacked>> {
+    let (Some(a), Some(b)) = (faces.embedding(&pair.a), faces.embedding(&pair.b)) else {
+        return Ok(None);
+    };
+    let key = key_for(pair, params)?;
+    let stolen = key.protect(a.clone()).map_err(template_error)?;
+    let recovered: Embedding = invert(&key, &stolen, config)
+        .map_err(template_error)?
+        .embedding;
+    let replayed = key.protect(recovered.clone()).map_err(template_error)?;
+    let tb = key.protect(b.clone()).map_err(template_error)?;
+    Ok(Some(Attacked {
+        unprotected: recovered.distance(b) < DEFAULT_MATCH_THRESHOLD,
+        protected: replayed.compare(&tb).map_err(template_error)?.value() >= threshold,
+        cosine: cosine_similarity(&recovered, a).map_err(template_error)?,
+    }))
+}
+
+fn collect<T>(results: Vec<CliResult<Option<T>>>) -> CliResult<Vec<T>> {
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+pub fn run(global: &GlobalArgs, args: &SweepArgs) -> CliResult<()> {
+    let params: Vec<IomParams> = args
+        .params
+        .iter()
+        .map(|p| parse_params(p))
+        .collect::<CliResult<_>>()?;
+    let folds = read_pairs(args.root)?;
+    let genuine: Vec<&Pair> = folds.iter().flatten().filter(|p| p.genuine).collect();
+    let impostor: Vec<&Pair> = folds.iter().flatten().filter(|p| !p.genuine).collect();
+    // Interleave genuine and impostor pairs so that both halves of the
+    // two-fold split hold both kinds.
+    let chosen: Vec<&Pair> = genuine
+        .iter()
+        .zip(&impostor)
+        .take(args.pairs)
+        .flat_map(|(g, i)| [*g, *i])
+        .collect();
+    let analyzer = analyzer(global)?;
+    let faces = embed_pairs(&analyzer, chosen.iter().copied(), args.threads)?;
+
+    let plain: Vec<Trial> = chosen
+        .iter()
+        .filter_map(|p| match (faces.embedding(&p.a), faces.embedding(&p.b)) {
+            (Some(a), Some(b)) => Some(Trial {
+                distance: a.distance(b),
+                genuine: p.genuine,
+            }),
+            _ => None,
+        })
+        .collect();
+    let targets: Vec<&Pair> = genuine.iter().take(args.attack).copied().collect();
+    let config = attack_config(&faces, &chosen, args.attack_iterations);
+    let baseline = targets
+        .iter()
+        .filter(|p| match (faces.embedding(&p.a), faces.embedding(&p.b)) {
+            (Some(a), Some(b)) => a.distance(b) < DEFAULT_MATCH_THRESHOLD,
+            _ => false,
+        })
+        .count() as f64
+        / targets.len().max(1) as f64;
+
+    let mut rows = Vec::with_capacity(params.len());
+    for p in params {
+        let label = format!("sweep {}x{}", p.hashes(), p.window());
+        let progress = Progress::new(&format!("{label}: scoring"), chosen.len() as u64);
+        let trials = collect(parallel_map(&chosen, args.threads, &progress, |pair| {
+            protected_trial(&faces, pair, p)
+        }))?;
+        let threshold = 1.0 - f64::from(best_threshold(&trials));
+        let progress = Progress::new(&format!("{label}: inverting"), targets.len() as u64);
+        let attacked = collect(parallel_map(&targets, args.threads, &progress, |pair| {
+            attack(&faces, pair, p, &config, threshold)
+        }))?;
+        let n = attacked.len().max(1) as f64;
+        rows.push(SweepRow {
+            hashes: p.hashes(),
+            window: p.window(),
+            accuracy: two_fold_accuracy(&trials),
+            threshold,
+            attacked_pairs: attacked.len(),
+            unprotected_success: attacked.iter().filter(|a| a.unprotected).count() as f64 / n,
+            protected_success: attacked.iter().filter(|a| a.protected).count() as f64 / n,
+            mean_cosine_to_original: attacked.iter().map(|a| a.cosine).sum::<f64>() / n,
+        });
+    }
+    let report = SweepReport {
+        genuine_pairs: plain.iter().filter(|t| t.genuine).count(),
+        impostor_pairs: plain.iter().filter(|t| !t.genuine).count(),
+        unprotected_accuracy: two_fold_accuracy(&plain),
+        unprotected_baseline: baseline,
+        rows,
+    };
+    emit(global, &report, human)
+}
+
+fn human(r: &SweepReport) -> String {
+    let mut out = format!(
+        "IoM parameters against the stolen-key inversion, {} genuine and {} impostor LFW pairs\n\
+         unprotected: accuracy {} (two-fold); picture A accepted against B: {}\n\
+         {:>6} {:>4} {:>9} {:>9} {:>8} {:>22} {:>20} {:>8}\n",
+        r.genuine_pairs,
+        r.impostor_pairs,
+        pct(r.unprotected_accuracy),
+        pct(r.unprotected_baseline),
+        "m",
+        "q",
+        "accuracy",
+        "threshold",
+        "attacked",
+        "accepted (unprotected)",
+        "accepted (protected)",
+        "cosine",
+    );
+    for row in &r.rows {
+        out.push_str(&format!(
+            "{:>6} {:>4} {:>9} {:>9.4} {:>8} {:>22} {:>20} {:>8.4}\n",
+            row.hashes,
+            row.window,
+            pct(row.accuracy),
+            row.threshold,
+            row.attacked_pairs,
+            pct(row.unprotected_success),
+            pct(row.protected_success),
+            row.mean_cosine_to_original
+        ));
+    }
+    out
+}

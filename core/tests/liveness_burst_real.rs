@@ -1,0 +1,134 @@
+//! The burst liveness layer on real NUAA webcam sequences (train split):
+//! live sessions pass, printed-photo sessions are refused, a frame injected
+//! twice and a challenge nobody answered are refused.
+
+mod common;
+
+use faceseal_core::liveness::burst::capture_digest;
+use faceseal_core::liveness::challenge::ChallengeFailure;
+use faceseal_core::liveness::temporal::TemporalIssue;
+use faceseal_core::liveness::{
+    BurstLivenessChecker, BurstReason, ChallengeSequence, FrameEvidence, LivenessPolicy,
+    SecurityLevel, TimedFrame,
+};
+use faceseal_core::seal::ChallengeNonce;
+use faceseal_core::{FaceAnalyzer, RgbFrame};
+
+/// The first `n` frames of a session in the train list, in frame order.
+fn session(list: &str, dir: &str, prefix: &str, n: usize) -> Vec<(RgbFrame, u64)> {
+    let root = common::data_dir().join("nuaa");
+    let text = std::fs::read_to_string(root.join(list)).expect("split list");
+    let mut frames: Vec<(String, u64)> = text
+        .lines()
+        .filter(|l| l.split('/').nth(1).is_some_and(|f| f.starts_with(prefix)))
+        .map(|l| {
+            let number = l.trim_end_matches(".jpg").rsplit('_').next().unwrap();
+            (l.to_owned(), number.parse().unwrap())
+        })
+        .collect();
+    frames.sort_by_key(|f| f.1);
+    assert!(frames.len() >= n, "{prefix}: {} frames", frames.len());
+    frames
+        .into_iter()
+        .take(n)
+        .map(|(rel, number)| (common::picture(&format!("nuaa/{dir}/{rel}")), number * 50))
+        .collect()
+}
+
+fn observe(
+    analyzer: &FaceAnalyzer,
+    checker: &BurstLivenessChecker,
+    frames: &[(RgbFrame, u64)],
+) -> Vec<FrameEvidence> {
+    frames
+        .iter()
+        .map(|(frame, t)| {
+            checker
+                .observe(
+                    analyzer,
+                    TimedFrame {
+                        frame,
+                        timestamp_ms: *t,
+                    },
+                )
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn live_sessions_pass_and_print_sessions_are_refused() {
+    let analyzer = common::analyzer();
+    let checker = BurstLivenessChecker::default();
+    for prefix in ["0003_01_00_01", "0004_01_00_01"] {
+        let frames = session("clientraw_train.txt", "ClientRaw", prefix, 5);
+        let d = checker.decide(&observe(&analyzer, &checker, &frames), None);
+        assert!(d.live, "{prefix}: {d:?}");
+        assert!(d.passive.score >= checker.policy().passive_threshold);
+    }
+    for prefix in ["0003_01_00_01", "0005_00_01_02"] {
+        let frames = session("imposterraw_train.txt", "ImposterRaw", prefix, 5);
+        let d = checker.decide(&observe(&analyzer, &checker, &frames), None);
+        assert!(!d.live, "{prefix}: {d:?}");
+        assert!(d.reasons.contains(&BurstReason::PassiveSpoof), "{d:?}");
+    }
+}
+
+#[test]
+fn the_capture_digest_matches_the_frame_sequence_digest() {
+    let analyzer = common::analyzer();
+    let checker = BurstLivenessChecker::default();
+    let frames = session("clientraw_train.txt", "ClientRaw", "0004_01_00_01", 3);
+    let evidence = observe(&analyzer, &checker, &frames);
+    let refs: Vec<&RgbFrame> = frames.iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        capture_digest(&evidence),
+        faceseal_core::frame::sequence_digest(&refs)
+    );
+    assert_ne!(
+        capture_digest(&evidence[..2]),
+        faceseal_core::frame::sequence_digest(&refs)
+    );
+}
+
+#[test]
+fn a_frame_injected_twice_is_refused() {
+    let analyzer = common::analyzer();
+    let checker = BurstLivenessChecker::default();
+    let frames = session("clientraw_train.txt", "ClientRaw", "0003_01_00_01", 4);
+    let mut evidence = observe(&analyzer, &checker, &frames);
+    let mut copy = evidence[1].clone();
+    copy.timestamp_ms += 33;
+    evidence.insert(2, copy);
+    let d = checker.decide(&evidence, None);
+    assert!(!d.live);
+    assert!(
+        d.reasons
+            .contains(&BurstReason::Temporal(TemporalIssue::RepeatedFrames)),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_live_face_that_ignores_the_challenge_is_refused_at_strict() {
+    let analyzer = common::analyzer();
+    let checker = BurstLivenessChecker::new(LivenessPolicy::for_level(SecurityLevel::Strict));
+    let frames = session("clientraw_train.txt", "ClientRaw", "0003_01_00_01", 5);
+    let evidence = observe(&analyzer, &checker, &frames);
+    let challenge = ChallengeSequence::derive(&ChallengeNonce::from_bytes([42; 32]));
+    let d = checker.decide(&evidence, Some(&challenge));
+    assert!(!d.live);
+    let outcome = d.challenge.as_ref().unwrap();
+    assert!(!outcome.passed);
+    assert!(
+        matches!(
+            outcome.failure,
+            Some(ChallengeFailure::Incomplete { .. } | ChallengeFailure::WrongDirection { .. })
+        ),
+        "{outcome:?}"
+    );
+    assert!(d.reasons.contains(&BurstReason::ChallengeFailed));
+    // Without a challenge, Strict refuses for want of one.
+    let d = checker.decide(&evidence, None);
+    assert!(d.reasons.contains(&BurstReason::ChallengeMissing));
+}
