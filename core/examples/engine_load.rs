@@ -40,7 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Arc::new(Engine::new(config)?);
     let bytes = Arc::new(std::fs::read(picture)?);
     // Warm up: the first call builds the optimised plans.
-    engine.check_liveness(FrameInput::encoded(&bytes), &RequestOptions::default())?;
+    let patient = RequestOptions::with_timeout(Duration::from_secs(120));
+    engine.check_liveness(FrameInput::encoded(&bytes), &patient)?;
 
     let start = Instant::now();
     let stop = start + Duration::from_secs(seconds);
