@@ -36,7 +36,7 @@ fi
 
 run=()
 if [ "${VALGRIND:-1}" != 0 ]; then
-    run=(valgrind --quiet --error-exitcode=1 --leak-check=full
+    run=(valgrind --quiet --fair-sched=yes --error-exitcode=1 --leak-check=full
          --suppressions="$root/ffi/tests/c/valgrind.supp"
          --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
 fi
