@@ -19,3 +19,14 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+# The bindings use the library the tests built (same feature resolution).
+cargo build --workspace --all-targets --locked --quiet
+echo "== generated header and bindings are current"
+scripts/gen-bindings.sh --check
+echo "== C API: enrol and verify, every error path, with AddressSanitizer and LeakSanitizer (.so and .a)"
+ffi/tests/c/run.sh
+echo "== Kotlin bindings on the JVM"
+bindings/kotlin/run-test.sh
+echo "== Swift bindings and examples parse"
+python3 bindings/swift/check_syntax.py bindings/swift
+python3 bindings/swift/check_syntax.py examples/ios

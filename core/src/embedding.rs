@@ -60,6 +60,33 @@ impl Embedding {
     pub fn norm(&self) -> f32 {
         self.values.iter().map(|v| v * v).sum::<f32>().sqrt()
     }
+
+    /// Fuses the descriptors of several captures of one face: the mean of
+    /// the unit-length descriptors, so that no capture weighs more for having
+    /// a longer vector. A single descriptor is returned unchanged (the
+    /// template transform normalises anyway). `None` when `items` is empty
+    /// or a descriptor is zero or not finite.
+    pub fn fuse(items: &[&Embedding]) -> Option<Embedding> {
+        match items {
+            [] => None,
+            [one] => Some((*one).clone()),
+            many => {
+                let mut out = Box::new([0f32; EMBEDDING_DIM]);
+                for item in many {
+                    let norm = item.norm();
+                    if !norm.is_finite() || norm == 0.0 {
+                        return None;
+                    }
+                    for (o, v) in out.iter_mut().zip(item.values.iter()) {
+                        *o += v / norm;
+                    }
+                }
+                let count = many.len() as f32;
+                out.iter_mut().for_each(|o| *o /= count);
+                Some(Embedding { values: out })
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Embedding {
@@ -84,6 +111,22 @@ mod tests {
         assert_eq!(m.values()[0], 1.5);
         assert_eq!(m.values()[1], 2.0);
         assert_eq!(format!("{a:?}"), "Embedding(<redacted>)");
+    }
+
+    #[test]
+    fn fusion_averages_unit_vectors() {
+        let mut a = [0f32; EMBEDDING_DIM];
+        let mut b = [0f32; EMBEDDING_DIM];
+        a[0] = 10.0;
+        b[1] = 0.5;
+        let (a, b) = (Embedding::from_array(a), Embedding::from_array(b));
+        let fused = Embedding::fuse(&[&a, &b]).unwrap();
+        assert!((fused.values()[0] - 0.5).abs() < 1e-6);
+        assert!((fused.values()[1] - 0.5).abs() < 1e-6);
+        assert_eq!(Embedding::fuse(&[&a]).unwrap().values(), a.values());
+        assert!(Embedding::fuse(&[]).is_none());
+        let zero = Embedding::from_array([0f32; EMBEDDING_DIM]);
+        assert!(Embedding::fuse(&[&a, &zero]).is_none());
     }
 
     #[test]

@@ -40,8 +40,9 @@
 use rand_core::CryptoRng;
 use thiserror::Error;
 
-use crate::analyzer::{FaceAnalyzer, PipelineError};
+use crate::analyzer::{FaceAnalysis, FaceAnalyzer, PipelineError};
 use crate::consent::{Consent, ConsentError, ConsentReference, Purpose};
+use crate::embedding::Embedding;
 use crate::frame::{RgbFrame, sequence_digest};
 use crate::liveness::LivenessDecision;
 use crate::seal::{self, ChallengeNonce, SealContext, SealError, SealedTemplate, TenantPublicKey};
@@ -69,6 +70,9 @@ pub enum EnrolmentError {
     /// The protected template could not be sealed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// An operation was given no frame to analyse.
+    #[error("no frame given")]
+    NoFrames,
 }
 
 impl EnrolmentError {
@@ -183,6 +187,29 @@ impl std::fmt::Debug for ProtectedCapture {
     }
 }
 
+/// How the frames of one capture become one template.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaptureOptions {
+    /// Parameters of the template transform.
+    pub params: IomParams,
+    /// Most frames whose descriptors are fused, best quality first: a few
+    /// good frames average out noise, more would let poorer ones in.
+    pub best_frames: usize,
+}
+
+impl CaptureOptions {
+    pub const DEFAULT: CaptureOptions = CaptureOptions {
+        params: IomParams::DEFAULT,
+        best_frames: 3,
+    };
+}
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// Captures one face for `request.purpose` and protects it under the
 /// subject's key (`secret`, `request.subject_id`, `key_version`, default
 /// parameters).
@@ -193,17 +220,39 @@ pub fn capture(
     key_version: u32,
     request: &CaptureRequest<'_>,
 ) -> Result<ProtectedCapture, EnrolmentError> {
+    capture_frames(
+        analyzer,
+        std::slice::from_ref(frame),
+        secret,
+        key_version,
+        request,
+        &CaptureOptions::DEFAULT,
+    )
+}
+
+/// [`capture`] from one or several frames of the same person: every frame
+/// must hold one live face of good quality, or the whole capture fails; the
+/// descriptors of the best `options.best_frames` frames (by quality score)
+/// are fused into one (the mean of the unit descriptors) before the transform.
+pub fn capture_frames(
+    analyzer: &FaceAnalyzer,
+    frames: &[RgbFrame],
+    secret: &TemplateSecret,
+    key_version: u32,
+    request: &CaptureRequest<'_>,
+    options: &CaptureOptions,
+) -> Result<ProtectedCapture, EnrolmentError> {
     let consent = Consent::new(request.consent_ref, request.purpose)?;
-    let key = TemplateKey::derive(secret, request.subject_id, key_version, IomParams::DEFAULT)?;
-    let analysis = analyzer.analyze_single(frame)?;
-    let template = key.protect(analysis.embedding)?;
+    let key = TemplateKey::derive(secret, request.subject_id, key_version, options.params)?;
+    let fused = analyze_frames(analyzer, frames, options.best_frames)?;
+    let template = key.protect(fused.embedding)?;
     Ok(ProtectedCapture {
         template,
         subject_id: request.subject_id.to_owned(),
         consent,
-        liveness: analysis.liveness,
-        quality_score: analysis.quality.score,
-        capture_digest: sequence_digest(&[frame]),
+        liveness: fused.liveness,
+        quality_score: fused.quality_score,
+        capture_digest: sequence_digest(&frames.iter().collect::<Vec<_>>()),
     })
 }
 
@@ -216,8 +265,69 @@ pub fn enrol(
     key_version: u32,
     request: &CaptureRequest<'_>,
 ) -> Result<ProtectedCapture, EnrolmentError> {
+    enrol_frames(
+        analyzer,
+        std::slice::from_ref(frame),
+        secret,
+        key_version,
+        request,
+        &CaptureOptions::DEFAULT,
+    )
+}
+
+/// [`capture_frames`] for enrolment: refuses a request whose purpose is not
+/// [`Purpose::Enrol`].
+pub fn enrol_frames(
+    analyzer: &FaceAnalyzer,
+    frames: &[RgbFrame],
+    secret: &TemplateSecret,
+    key_version: u32,
+    request: &CaptureRequest<'_>,
+    options: &CaptureOptions,
+) -> Result<ProtectedCapture, EnrolmentError> {
     Consent::new(request.consent_ref, request.purpose)?.require(Purpose::Enrol)?;
-    capture(analyzer, frame, secret, key_version, request)
+    capture_frames(analyzer, frames, secret, key_version, request, options)
+}
+
+/// Several frames analysed and fused: one descriptor, and the weakest
+/// liveness and quality scores among the frames used, so that the scores
+/// sealed with a template never flatter it.
+struct FusedCapture {
+    embedding: Embedding,
+    liveness: LivenessDecision,
+    quality_score: f32,
+}
+
+fn analyze_frames(
+    analyzer: &FaceAnalyzer,
+    frames: &[RgbFrame],
+    best_frames: usize,
+) -> Result<FusedCapture, EnrolmentError> {
+    if frames.is_empty() {
+        return Err(EnrolmentError::NoFrames);
+    }
+    let mut analyses = frames
+        .iter()
+        .map(|frame| analyzer.analyze_single(frame))
+        .collect::<Result<Vec<FaceAnalysis>, PipelineError>>()?;
+    let liveness = analyses
+        .iter()
+        .map(|a| a.liveness)
+        .min_by(|a, b| a.score.total_cmp(&b.score))
+        .expect("at least one frame");
+    analyses.sort_by(|a, b| b.quality.score.total_cmp(&a.quality.score));
+    analyses.truncate(best_frames.max(1));
+    let quality_score = analyses
+        .iter()
+        .map(|a| a.quality.score)
+        .fold(f32::INFINITY, f32::min);
+    let embeddings = analyses.iter().map(|a| &a.embedding).collect::<Vec<_>>();
+    let embedding = Embedding::fuse(&embeddings).ok_or(TemplateError::DegenerateEmbedding)?;
+    Ok(FusedCapture {
+        embedding,
+        liveness,
+        quality_score,
+    })
 }
 
 /// The outcome of a local 1:1 verification.
@@ -246,6 +356,29 @@ pub fn verify_local(
     consent_ref: Option<&str>,
     threshold: MatchThreshold,
 ) -> Result<LocalMatch, EnrolmentError> {
+    verify_local_frames(
+        analyzer,
+        std::slice::from_ref(frame),
+        reference,
+        key,
+        consent_ref,
+        threshold,
+        1,
+    )
+}
+
+/// [`verify_local`] from one or several frames, fused as
+/// [`capture_frames`] fuses them (`best_frames` at most); every frame must
+/// be live and of good quality.
+pub fn verify_local_frames(
+    analyzer: &FaceAnalyzer,
+    frames: &[RgbFrame],
+    reference: &ProtectedTemplate,
+    key: &TemplateKey,
+    consent_ref: Option<&str>,
+    threshold: MatchThreshold,
+    best_frames: usize,
+) -> Result<LocalMatch, EnrolmentError> {
     Consent::new(consent_ref, Purpose::Verify)?;
     if key.params() != reference.params() {
         return Err(TemplateError::ParameterMismatch.into());
@@ -253,9 +386,9 @@ pub fn verify_local(
     if key.key_version() != reference.key_version() {
         return Err(TemplateError::KeyVersionMismatch.into());
     }
-    let analysis = analyzer.analyze_single(frame)?;
-    let liveness = analysis.liveness;
-    let probe = key.protect(analysis.embedding)?;
+    let fused = analyze_frames(analyzer, frames, best_frames)?;
+    let liveness = fused.liveness;
+    let probe = key.protect(fused.embedding)?;
     let score = reference.compare(&probe)?;
     Ok(LocalMatch {
         score: score.value(),

@@ -22,6 +22,8 @@ pub mod detect;
 #[cfg(feature = "pipeline")]
 pub mod embed;
 #[cfg(feature = "pipeline")]
+pub mod engine;
+#[cfg(feature = "pipeline")]
 pub mod enrolment;
 #[cfg(feature = "pipeline")]
 mod inference;
