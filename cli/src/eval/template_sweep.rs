@@ -93,8 +93,7 @@ fn two_fold_accuracy(trials: &[Trial]) -> f64 {
     let (first, second) = (half(0), half(1));
     let on_second = accuracy_at(&second, best_threshold(&first));
     let on_first = accuracy_at(&first, best_threshold(&second));
-    (on_second * second.len() as f64 + on_first * first.len() as f64)
-        / trials.len().max(1) as f64
+    (on_second * second.len() as f64 + on_first * first.len() as f64) / trials.len().max(1) as f64
 }
 
 /// Share of genuine and of impostor trials accepted at a distance threshold.
