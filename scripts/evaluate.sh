@@ -19,7 +19,7 @@ profile=${PROFILE:-dev}
 # the same feature resolution means the test build's artifacts are reused
 # instead of compiling tract a second time.
 cargo build --locked --profile "$profile" --workspace --all-targets
-dir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
+dir=${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo "$profile")
 faceseal="$dir/faceseal"
 
 step() { echo; echo "== $*"; }

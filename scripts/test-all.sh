@@ -11,7 +11,32 @@ cd "$(dirname "$0")/.."
 : "${FACESEAL_DATA_DIR:?set FACESEAL_DATA_DIR to the evaluation data directory}"
 export FACESEAL_MODEL_DIR FACESEAL_DATA_DIR
 
-python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography
+python3 -c "import cryptography, tree_sitter, tree_sitter_swift" 2>/dev/null ||
+    python3 -m pip install --quiet cryptography tree-sitter tree-sitter-swift
+
+# The bindings' tests: valgrind (optional checker of the C API test), JNA and kotlinc for Kotlin.
+missing=()
+command -v valgrind >/dev/null || missing+=(valgrind)
+[ -f /usr/share/java/jna.jar ] || missing+=(libjna-java)
+command -v java >/dev/null || missing+=(default-jdk-headless)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+kotlin_home=${XDG_CACHE_HOME:-$HOME/.cache}/faceseal-kotlin
+if [ -z "${KOTLINC:-}" ] && [ ! -x "$kotlin_home/node_modules/kotlin-compiler/bin/kotlinc" ]; then
+    mkdir -p "$kotlin_home"
+    (cd "$kotlin_home" && npm install --silent --no-audit --no-fund kotlin-compiler@2.4.20 >/dev/null)
+fi
+export KOTLINC=${KOTLINC:-$kotlin_home/node_modules/kotlin-compiler/bin/kotlinc}
+
+# The sync service's tests run on PostgreSQL too, against a real server
+# (installed from the Debian package if missing); they fail without it.
+if [ -z "${FACESEAL_SYNC_TEST_DATABASE_URL:-}" ] && [ "${FACESEAL_SYNC_TEST_SKIP_POSTGRES:-}" != 1 ]; then
+    FACESEAL_SYNC_TEST_DATABASE_URL=$(sync/scripts/test-postgres.sh)
+    export FACESEAL_SYNC_TEST_DATABASE_URL
+    trap 'sync/scripts/test-postgres.sh stop' EXIT
+fi
+
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
