@@ -35,9 +35,16 @@ fn engine_with(tenant: &TenantSecretKey, workers: usize, depth: usize) -> Engine
             TemplateSecret::from_bytes(&[0x5a; 32]).unwrap(),
             1,
         ))
-        .with_queue(workers, depth);
+        .with_queue(workers, depth)
+        .with_default_deadline(RESULT_DEADLINE);
     Engine::new(config).expect("engine starts")
 }
+
+/// These tests check results, not timing (the queue's unit tests and
+/// `hurried` below check deadlines): under an emulator or a sanitizer the
+/// first request, which plans the networks, takes far longer than the
+/// production default allows.
+const RESULT_DEADLINE: Duration = Duration::from_secs(600);
 
 fn opts() -> RequestOptions {
     RequestOptions::default()
@@ -281,7 +288,9 @@ fn busy_timeout_and_cancel_under_real_work() {
 
 #[test]
 fn operations_need_their_configuration() {
-    let engine = Engine::new(EngineConfig::new(common::locator())).unwrap();
+    let engine =
+        Engine::new(EngineConfig::new(common::locator()).with_default_deadline(RESULT_DEADLINE))
+            .unwrap();
     assert_eq!(
         engine
             .detect(file(ENROL_A), &opts())
