@@ -74,6 +74,21 @@ pub(crate) fn call_void(body: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(body));
 }
 
+/// The body of every handle's `_free`: NULL is accepted, a panic in the
+/// handle's destructor is swallowed.
+///
+/// # Safety
+/// `handle` is NULL or a pointer from `Box::into_raw` of the same type, not
+/// yet freed and not used afterwards.
+pub(crate) unsafe fn free_handle<T>(handle: *mut T) {
+    call_void(|| {
+        if !handle.is_null() {
+            // SAFETY: from Box::into_raw, freed once (caller's contract).
+            drop(unsafe { Box::from_raw(handle) });
+        }
+    });
+}
+
 fn set_last_error(message: &str) {
     let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
     // During thread teardown the slot may be gone: the message is then lost.

@@ -11,7 +11,7 @@ use faceseal_core::seal::TenantPublicKey;
 use faceseal_core::template::{MatchThreshold, TemplateSecret};
 
 use super::FacesealStatus;
-use super::call::{FfiError, call, call_void};
+use super::call::{FfiError, call, free_handle};
 use super::strings::{byte_slice, out_ptr, required_str};
 
 /// Engine configuration under construction (opaque). Starts with the
@@ -61,13 +61,9 @@ pub unsafe extern "C" fn faceseal_config_new(
 /// `config` is NULL or a pointer from `faceseal_config_new`, not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn faceseal_config_free(config: *mut FacesealConfig) {
-    call_void(|| {
-        if !config.is_null() {
-            // SAFETY: a pointer from Box::into_raw in faceseal_config_new,
-            // freed once (function contract).
-            drop(unsafe { Box::from_raw(config) });
-        }
-    });
+    // SAFETY: NULL or a pointer from faceseal_config_new, freed once (function
+    // contract).
+    unsafe { free_handle(config) };
 }
 
 /// Runs a setter on a configuration handle.

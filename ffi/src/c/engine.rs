@@ -7,7 +7,7 @@ use faceseal_core::engine::{CancelToken, Engine, RequestOptions};
 use faceseal_core::seal::ChallengeNonce;
 use faceseal_core::template::ProtectedTemplate;
 
-use super::call::{FfiError, FfiResult, call, call_void};
+use super::call::{FfiError, FfiResult, call, free_handle};
 use super::frame::frames_from_c;
 use super::strings::{byte_slice, in_ref, optional_str, out_ptr, required_str};
 use super::{FacesealBytes, FacesealConfig, FacesealFrame, FacesealStatus};
@@ -106,13 +106,9 @@ pub unsafe extern "C" fn faceseal_engine_new(
 /// and no other thread is inside a call on it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn faceseal_engine_free(engine: *mut FacesealEngine) {
-    call_void(|| {
-        if !engine.is_null() {
-            // SAFETY: a pointer from Box::into_raw in faceseal_engine_new,
-            // freed once and unused elsewhere (function contract).
-            drop(unsafe { Box::from_raw(engine) });
-        }
-    });
+    // SAFETY: NULL or a pointer from faceseal_engine_new, freed once (function
+    // contract).
+    unsafe { free_handle(engine) };
 }
 
 /// Creates a cancel token.
@@ -156,13 +152,9 @@ pub unsafe extern "C" fn faceseal_cancel_token_cancel(
 /// freed, and no call using it is running.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn faceseal_cancel_token_free(token: *mut FacesealCancelToken) {
-    call_void(|| {
-        if !token.is_null() {
-            // SAFETY: from Box::into_raw in faceseal_cancel_token_new, freed
-            // once (function contract).
-            drop(unsafe { Box::from_raw(token) });
-        }
-    });
+    // SAFETY: NULL or a pointer from faceseal_cancel_token_new, freed once (function
+    // contract).
+    unsafe { free_handle(token) };
 }
 
 /// Reads the optional per-call options.
