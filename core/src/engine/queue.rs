@@ -10,6 +10,10 @@
 //! The caller blocks until its result, its deadline or its cancellation,
 //! whichever comes first: a caller never waits past its deadline, even when
 //! a worker is still busy with its request (the late result is discarded).
+//! A waiting caller gives up a little before its deadline (a tenth of its
+//! time budget, at most [`WAKE_MARGIN`]), because on a loaded CPU a thread
+//! woken exactly at its deadline can be scheduled milliseconds after it:
+//! a `Timeout` may come that much early so that no call returns late.
 //! Dropping the queue answers every waiting request with
 //! [`QueueError::ShuttingDown`], lets running jobs finish, and joins the
 //! workers.
@@ -19,7 +23,17 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The most a caller gives up before its deadline, to absorb the delay
+/// between its wake-up and its thread running again on a busy CPU.
+pub const WAKE_MARGIN: Duration = Duration::from_millis(10);
+
+/// When a caller with `deadline` stops waiting, as seen at `now`.
+fn give_up_at(now: Instant, deadline: Instant) -> Instant {
+    let budget = deadline.saturating_duration_since(now);
+    deadline - (budget / 10).min(WAKE_MARGIN)
+}
 
 /// Why a job produced no result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -219,6 +233,7 @@ impl WorkQueue {
         T: Send + 'static,
         F: FnOnce(&JobControl) -> Result<T, QueueError> + Send + 'static,
     {
+        let submitted = Instant::now();
         if cancel.is_cancelled() {
             return Err(QueueError::Cancelled);
         }
@@ -253,14 +268,15 @@ impl WorkQueue {
             state.queue.push_back(entry);
         }
         self.shared.work.notify_one();
-        self.wait(&slot, id, deadline, cancel)
+        self.wait(&slot, id, give_up_at(submitted, deadline), cancel)
     }
 
+    /// Waits for the result until `until` (a little before the deadline).
     fn wait<T: Send>(
         &self,
         slot: &Slot<T>,
         id: u64,
-        deadline: Instant,
+        until: Instant,
         cancel: &CancelToken,
     ) -> Result<T, QueueError> {
         let mut state = lock(&slot.state);
@@ -274,7 +290,7 @@ impl WorkQueue {
             }
             let gave_up = if cancel.is_cancelled() {
                 Some(QueueError::Cancelled)
-            } else if Instant::now() >= deadline {
+            } else if Instant::now() >= until {
                 Some(QueueError::Timeout)
             } else {
                 None
@@ -285,7 +301,7 @@ impl WorkQueue {
                 self.withdraw(id);
                 return Err(error);
             }
-            let timeout = deadline.saturating_duration_since(Instant::now());
+            let timeout = until.saturating_duration_since(Instant::now());
             state = slot
                 .ready
                 .wait_timeout(state, timeout)
@@ -455,6 +471,21 @@ mod tests {
         // Whatever ran after the gate, the timed-out job was not among it.
         assert_eq!(queue.run(later(LONG), &token, |_| Ok(1)), Ok(1));
         assert!(!ran.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn callers_give_up_a_tenth_of_their_budget_early_at_most_the_wake_margin() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(give_up_at(now, now + ms(50)), now + ms(45));
+        assert_eq!(give_up_at(now, now + ms(150)), now + ms(150) - WAKE_MARGIN);
+        assert_eq!(
+            give_up_at(now, now + ms(5000)),
+            now + ms(5000) - WAKE_MARGIN
+        );
+        // A deadline already past stays where it is.
+        let past = now - ms(5);
+        assert_eq!(give_up_at(now, past), past);
     }
 
     #[test]
