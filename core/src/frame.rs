@@ -49,6 +49,18 @@ impl RgbFrame {
         let i = (y as usize * self.width as usize + x as usize) * 3;
         [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
     }
+
+    /// A test picture with each pixel from `paint(x, y)`.
+    #[cfg(test)]
+    pub(crate) fn painted(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 3]) -> Self {
+        let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
+        for y in 0..height {
+            for x in 0..width {
+                pixels.extend_from_slice(&paint(x, y));
+            }
+        }
+        Self::from_rgb(width, height, pixels).expect("sized to fit")
+    }
 }
 
 impl std::fmt::Debug for RgbFrame {

@@ -132,3 +132,48 @@ fn a_live_face_that_ignores_the_challenge_is_refused_at_strict() {
     let d = checker.decide(&evidence, None);
     assert!(d.reasons.contains(&BurstReason::ChallengeMissing));
 }
+
+/// Session prefixes (subject_glasses_lighting_session) of a split list, in order.
+fn sessions(list: &str, count: usize) -> Vec<String> {
+    let root = common::data_dir().join("nuaa");
+    let text = std::fs::read_to_string(root.join(list)).expect("split list");
+    let mut prefixes: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split('/').nth(1))
+        .map(|f| f.splitn(5, '_').take(4).collect::<Vec<_>>().join("_"))
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    // Spread the choice over the whole list (several people and lightings).
+    let step = (prefixes.len() / count).max(1);
+    prefixes.into_iter().step_by(step).take(count).collect()
+}
+
+#[test]
+fn the_border_cue_finds_the_edges_of_held_photos_not_the_room_behind_live_faces() {
+    use faceseal_core::liveness::border::border_cue;
+    use faceseal_core::liveness::policy::SCREEN_LIMITS;
+    let analyzer = common::analyzer();
+    let flagged = |list: &str, dir: &str| {
+        let mut framed = 0;
+        let mut seen = 0;
+        for prefix in sessions(list, 10) {
+            for (frame, _) in session(list, dir, &prefix, 2) {
+                let faces = analyzer.detect(&frame).unwrap();
+                let face = faceseal_core::detect::largest_face(&faces).expect("a face");
+                seen += 1;
+                if border_cue(&frame, &face.bbox).unwrap().support > SCREEN_LIMITS.max_border {
+                    framed += 1;
+                }
+            }
+        }
+        (framed, seen)
+    };
+    let live = flagged("clientraw_train.txt", "ClientRaw");
+    let print = flagged("imposterraw_train.txt", "ImposterRaw");
+    eprintln!("framed: live {live:?}, print {print:?}");
+    // The limit is the live frames' 99th percentile: few live frames pass it;
+    // the edges of a hand-held photo do on a good share of print frames.
+    assert!(live.0 * 10 <= live.1, "live {live:?}");
+    assert!(print.0 * 4 >= print.1, "print {print:?}");
+}

@@ -134,9 +134,11 @@ struct SetReport {
 
 #[derive(Serialize)]
 struct Calibration {
-    /// 99th percentile of each frequency cue over the live frames.
+    /// 99th percentile of each screen cue over the live frames.
     live_moire_p99: f32,
     live_high_frequency_p99: f32,
+    live_border_p99: f32,
+    live_glare_p99: f32,
     /// Smallest thumbnail difference between consecutive frames, over bursts.
     live_min_frame_difference: Option<f32>,
     attack_min_frame_difference: Option<f32>,
@@ -304,6 +306,12 @@ pub fn run(
             &per_burst(&|d| d.scores.screen.unwrap_or(1.0)),
         ),
         method(
+            "screen border",
+            0.5,
+            &per_burst(&|d| d.scores.border.unwrap_or(1.0)),
+        ),
+        method("glare", 0.5, &per_burst(&|d| d.scores.glare.unwrap_or(1.0))),
+        method(
             "parallax (refuses planar)",
             0.5,
             &per_burst(&|d| {
@@ -359,6 +367,12 @@ pub fn run(
                 .collect()),
             live_high_frequency_p99: p99(live_frames()
                 .filter_map(|s| s.evidence.screen.map(|c| c.high_frequency))
+                .collect()),
+            live_border_p99: p99(live_frames()
+                .filter_map(|s| s.evidence.screen.map(|c| c.border))
+                .collect()),
+            live_glare_p99: p99(live_frames()
+                .filter_map(|s| s.evidence.screen.map(|c| c.glare))
                 .collect()),
             live_min_frame_difference: min_diff(true),
             attack_min_frame_difference: min_diff(false),
@@ -420,9 +434,11 @@ fn human(r: &BurstReport) -> String {
     }
     let c = &r.calibration;
     out.push_str(&format!(
-        "calibration: live-frame p99 moire {:.3}, high-frequency {:.3}; smallest consecutive-frame difference live {:?}, attack {:?}\n  parallax verdicts (3-D, planar, undecided): live {:?}, attack {:?}\n",
+        "calibration: live-frame p99 moire {:.3}, high-frequency {:.3}, border {:.3}, glare {:.4}; smallest consecutive-frame difference live {:?}, attack {:?}\n  parallax verdicts (3-D, planar, undecided): live {:?}, attack {:?}\n",
         c.live_moire_p99,
         c.live_high_frequency_p99,
+        c.live_border_p99,
+        c.live_glare_p99,
         c.live_min_frame_difference,
         c.attack_min_frame_difference,
         c.live_parallax_verdicts,

@@ -64,13 +64,15 @@ pub fn fuse_passive(scores: &[f32], confident_spoof: f32) -> PassiveEvidence {
     }
 }
 
-/// The frequency cues over a burst: medians, so one frame of a glint or a
-/// patterned shirt in the patch does not decide.
+/// The screen cues over a burst: medians, so one frame of a glint, a
+/// patterned shirt in the patch or a passing door frame does not decide.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ScreenEvidence {
     pub frames: usize,
     pub moire: f32,
     pub high_frequency: f32,
+    pub border: f32,
+    pub glare: f32,
 }
 
 pub fn fuse_screen(cues: &[ScreenCues]) -> Option<ScreenEvidence> {
@@ -91,6 +93,8 @@ pub fn fuse_screen(cues: &[ScreenCues]) -> Option<ScreenEvidence> {
         frames: cues.len(),
         moire: median(|c| c.moire),
         high_frequency: median(|c| c.high_frequency),
+        border: median(|c| c.border),
+        glare: median(|c| c.glare),
     })
 }
 
@@ -127,17 +131,24 @@ mod tests {
             ScreenCues {
                 moire: 1.0,
                 high_frequency: 0.1,
+                border: 0.0,
+                glare: 0.0,
             },
             ScreenCues {
                 moire: 3.0,
                 high_frequency: 0.3,
+                border: 0.9,
+                glare: 0.2,
             },
             ScreenCues {
                 moire: 1.2,
                 high_frequency: 0.2,
+                border: 0.1,
+                glare: 0.01,
             },
         ])
         .unwrap();
         assert_eq!((s.moire, s.high_frequency), (1.2, 0.2));
+        assert_eq!((s.border, s.glare), (0.1, 0.01));
     }
 }

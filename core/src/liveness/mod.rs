@@ -8,14 +8,16 @@
 
 //!
 //! A single frame is weak evidence: the multi-frame layer ([`burst`]) fuses
-//! a second of preview with temporal, geometric ([`parallax`]), frequency
-//! ([`screen`]) and challenge-response ([`challenge`]) signals under a
-//! security level ([`policy`]). The threat model is in docs/liveness.md.
+//! a second of preview with temporal, geometric ([`parallax`]), screen
+//! ([`screen`]: frequency, [`border`], [`glare`]) and challenge-response
+//! ([`challenge`]) signals under a security level ([`policy`]). The threat model is in docs/liveness.md.
 
+pub mod border;
 pub mod burst;
 pub mod challenge;
 mod crop;
 pub mod fusion;
+pub mod glare;
 pub mod parallax;
 pub mod policy;
 pub mod screen;

@@ -34,11 +34,15 @@ pub enum SecurityLevel {
     Strict,
 }
 
-/// Limits of the screen frequency cues (above either: screen-like).
+/// Limits of the screen cues (above any: screen-like).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ScreenLimits {
     pub max_moire: f32,
     pub max_high_frequency: f32,
+    /// Border support (straight edges on two opposite sides of the face).
+    pub max_border: f32,
+    /// Share of the face clipped white.
+    pub max_glare: f32,
 }
 
 /// Thresholds of every signal at one level.
@@ -60,13 +64,17 @@ pub struct LivenessPolicy {
 pub const BURST_PASSIVE_THRESHOLD: f32 = 0.2;
 /// Below this per-frame live score a frame is a confident spoof.
 pub const CONFIDENT_SPOOF: f32 = 0.02;
-/// Frequency-cue limits: the 99th percentile of the per-frame cues over the
+/// Screen-cue limits: the 99th percentile of the per-frame cues over the
 /// live frames of the NUAA train split, so about 1% of live frames exceed
 /// each (a budget of live refusals, set without any attack data).
 pub const SCREEN_LIMITS: ScreenLimits = ScreenLimits {
     max_moire: 2.0,
     max_high_frequency: 0.08,
+    max_border: BORDER_LIMIT,
+    max_glare: GLARE_LIMIT,
 };
+const BORDER_LIMIT: f32 = 0.54;
+const GLARE_LIMIT: f32 = 0.012;
 
 impl LivenessPolicy {
     pub fn for_level(level: SecurityLevel) -> Self {
@@ -98,6 +106,10 @@ pub enum BurstReason {
     PassiveSpoof,
     /// Moiré or screen-pixel energy on the face.
     ScreenCues,
+    /// Straight edges frame the face: a device or a sheet held up.
+    ScreenBorder,
+    /// Glare on the face: the glass of a screen or a glossy print.
+    Glare,
     /// The face moved like a plane.
     PlanarFace,
     /// `Strict`: no head rotation shown, so no 3-D evidence.
@@ -113,8 +125,11 @@ pub enum BurstReason {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MethodScores {
     pub passive: f32,
-    /// `None` when no frame had a face big enough for the cues.
+    /// Frequency cues; `None` when no frame had a face big enough for the
+    /// screen cues (and then none of the three is read).
     pub screen: Option<f32>,
+    pub border: Option<f32>,
+    pub glare: Option<f32>,
     pub parallax: f32,
     pub challenge: Option<f32>,
 }
@@ -146,10 +161,13 @@ fn centred(score: f32, threshold: f32) -> f32 {
     v.clamp(0.0, 1.0)
 }
 
-/// Screen cue pressure (1 at a limit) mapped to a live score with 0.5 there.
-fn screen_score(e: &ScreenEvidence, limits: &ScreenLimits) -> f32 {
-    let pressure = (e.moire / limits.max_moire).max(e.high_frequency / limits.max_high_frequency);
+/// Cue pressure (1 at its limit) mapped to a live score with 0.5 there.
+fn pressure_score(pressure: f32) -> f32 {
     (1.0 - 0.5 * pressure).clamp(0.0, 1.0)
+}
+
+fn screen_score(e: &ScreenEvidence, limits: &ScreenLimits) -> f32 {
+    pressure_score((e.moire / limits.max_moire).max(e.high_frequency / limits.max_high_frequency))
 }
 
 /// The evidence of every signal over one burst.
@@ -174,6 +192,12 @@ pub fn decide(evidence: BurstEvidence, policy: &LivenessPolicy) -> BurstDecision
     let scores = MethodScores {
         passive: centred(passive.score, policy.passive_threshold),
         screen: screen.as_ref().map(|s| screen_score(s, &policy.screen)),
+        border: screen
+            .as_ref()
+            .map(|s| pressure_score(s.border / policy.screen.max_border.max(1e-6))),
+        glare: screen
+            .as_ref()
+            .map(|s| pressure_score(s.glare / policy.screen.max_glare.max(1e-6))),
         parallax: (0.5 * parallax.parallax / policy.parallax.min_parallax.max(1e-6)).min(1.0),
         challenge: challenge.as_ref().map(|c| c.score),
     };
@@ -186,10 +210,16 @@ pub fn decide(evidence: BurstEvidence, policy: &LivenessPolicy) -> BurstDecision
     if passive.score < policy.passive_threshold {
         reasons.push(BurstReason::PassiveSpoof);
     }
-    if let Some(s) = scores.screen {
-        in_force.push(s);
-        if s < 0.5 {
-            reasons.push(BurstReason::ScreenCues);
+    for (score, reason) in [
+        (scores.screen, BurstReason::ScreenCues),
+        (scores.border, BurstReason::ScreenBorder),
+        (scores.glare, BurstReason::Glare),
+    ] {
+        if let Some(s) = score {
+            in_force.push(s);
+            if s < 0.5 {
+                reasons.push(reason);
+            }
         }
     }
     if policy.level != SecurityLevel::Basic && parallax.verdict == ParallaxVerdict::Planar {
@@ -257,6 +287,8 @@ mod tests {
                 frames: 5,
                 moire: 1.0,
                 high_frequency: 0.05,
+                border: 0.0,
+                glare: 0.0,
             }),
             parallax: ParallaxEvidence {
                 parallax: if verdict == ParallaxVerdict::ThreeDimensional {
@@ -303,6 +335,14 @@ mod tests {
         e.screen.as_mut().unwrap().moire = 5.0;
         let d = decide(e, &policy);
         assert_eq!(d.reasons, vec![BurstReason::ScreenCues]);
+        let mut e = evidence(0.99, ParallaxVerdict::ThreeDimensional);
+        e.screen.as_mut().unwrap().border = 2.0 * SCREEN_LIMITS.max_border;
+        e.screen.as_mut().unwrap().glare = 2.0 * SCREEN_LIMITS.max_glare;
+        let d = decide(e, &policy);
+        assert_eq!(
+            d.reasons,
+            vec![BurstReason::ScreenBorder, BurstReason::Glare]
+        );
         let mut e = evidence(0.99, ParallaxVerdict::ThreeDimensional);
         e.temporal.issues.push(TemporalIssue::RepeatedFrames);
         let d = decide(e, &policy);

@@ -1,4 +1,4 @@
-//! Frequency cues of a replay on a screen.
+//! Cues of a replay on a screen (or a print): frequency, border, glare.
 //!
 //! A screen is a grid of pixels. Filmed by a camera whose sensor is another
 //! grid, the two beat against each other: moiré, a periodic pattern that puts
@@ -15,13 +15,15 @@
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::border::border_cue;
+use super::glare::glare_cue;
 use crate::frame::RgbFrame;
 use crate::geometry::BoundingBox;
 
 /// Side of the square patch analysed, pixels.
 pub const PATCH: usize = 64;
 
-/// The two cues of one frame.
+/// The cues of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ScreenCues {
     /// log10 of the strongest spectral peak over the median of its own
@@ -29,14 +31,25 @@ pub struct ScreenCues {
     pub moire: f32,
     /// Share of the spectrum's energy above a quarter of the sampling rate.
     pub high_frequency: f32,
+    /// Straight edges framing the face on two opposite sides, 0..1 (see
+    /// [`super::border`]); 0 when no background is in view.
+    pub border: f32,
+    /// Share of the face that is clipped white (see [`super::glare`]).
+    pub glare: f32,
 }
 
-/// Reads the cues on the inner part of the face box, or `None` when the box
-/// is too small to hold a meaningful patch.
+/// Reads the cues on the face box and around it, or `None` when the box is
+/// too small to hold a meaningful frequency patch.
 pub fn screen_cues(frame: &RgbFrame, face: &BoundingBox) -> Option<ScreenCues> {
     let patch = face_patch(frame, face)?;
     let power = power_spectrum(&patch);
-    Some(cues_from_spectrum(&power))
+    let (moire, high_frequency) = cues_from_spectrum(&power);
+    Some(ScreenCues {
+        moire,
+        high_frequency,
+        border: border_cue(frame, face).map_or(0.0, |c| c.support),
+        glare: glare_cue(frame, face).map_or(0.0, |c| c.clipped_share),
+    })
 }
 
 /// The centre 60% of the face box (skin, not background), sampled into a
@@ -124,7 +137,8 @@ fn signed(k: usize) -> i32 {
     if k > n / 2 { k - n } else { k }
 }
 
-fn cues_from_spectrum(power: &[f32]) -> ScreenCues {
+/// (moiré, high-frequency share) of a patch's power spectrum.
+fn cues_from_spectrum(power: &[f32]) -> (f32, f32) {
     let n = PATCH;
     // Bins by ring (integer radius), skipping the axes (edge leakage from
     // the patch border and straight hair or glasses lines) and the JPEG block
@@ -161,14 +175,12 @@ fn cues_from_spectrum(power: &[f32]) -> ScreenCues {
         let peak = ring[ring.len() - 1];
         moire = moire.max((peak / median).log10());
     }
-    ScreenCues {
-        moire,
-        high_frequency: if total > 0.0 {
-            (high / total) as f32
-        } else {
-            0.0
-        },
-    }
+    let high_frequency = if total > 0.0 {
+        (high / total) as f32
+    } else {
+        0.0
+    };
+    (moire, high_frequency)
 }
 
 #[cfg(test)]
