@@ -50,6 +50,13 @@ impl RgbFrame {
         [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
     }
 
+    /// The grey level (BT.601 luma) of the pixel at (x, y). Panics outside
+    /// the frame.
+    #[inline]
+    pub fn grey(&self, x: u32, y: u32) -> f32 {
+        luma(self.pixel(x, y))
+    }
+
     /// A test picture with each pixel from `paint(x, y)`.
     #[cfg(test)]
     pub(crate) fn painted(width: u32, height: u32, paint: impl Fn(u32, u32) -> [u8; 3]) -> Self {
@@ -61,6 +68,12 @@ impl RgbFrame {
         }
         Self::from_rgb(width, height, pixels).expect("sized to fit")
     }
+}
+
+/// The grey level (BT.601 luma, 0..255) of an RGB pixel.
+#[inline]
+pub fn luma([r, g, b]: [u8; 3]) -> f32 {
+    0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)
 }
 
 impl std::fmt::Debug for RgbFrame {

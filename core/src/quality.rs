@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::align::{AlignedFace, CHIP_SIZE, chip_transform};
 use crate::detect::DetectedFace;
+use crate::frame::luma;
 use crate::geometry::{Landmarks, Point};
 
 /// Why a face is not good enough.
@@ -233,7 +234,7 @@ pub fn face_count_issue(
 fn grey_chip(chip: &AlignedFace) -> Vec<f32> {
     chip.as_rgb()
         .chunks_exact(3)
-        .map(|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32)
+        .map(|p| luma([p[0], p[1], p[2]]))
         .collect()
 }
 

@@ -75,8 +75,7 @@ fn region(frame: &RgbFrame, face: &BoundingBox) -> Option<Region> {
         let y = ((y0 + (j as f32 + 0.5) * step) as u32).min(frame.height() - 1);
         for i in 0..w {
             let x = ((x0 + (i as f32 + 0.5) * step) as u32).min(frame.width() - 1);
-            let [r, g, b] = frame.pixel(x, y);
-            grey.push(0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b));
+            grey.push(frame.grey(x, y));
         }
     }
     let to_grid = |v: f32, origin: f32| (v - origin) / step;

@@ -63,18 +63,12 @@ pub fn glare_cue(frame: &RgbFrame, face: &BoundingBox) -> Option<GlareCue> {
 mod tests {
     use super::*;
 
-    use crate::frame::RgbFrame;
-
-    fn picture(w: u32, h: u32, paint: impl Fn(u32, u32) -> [u8; 3]) -> RgbFrame {
-        RgbFrame::painted(w, h, paint)
-    }
-
     const FACE: BoundingBox = BoundingBox::new(20.0, 20.0, 120.0, 120.0);
 
     #[test]
     fn a_white_patch_on_the_face_is_measured() {
         // A clipped white square of 40x40 in an inner box of 80x80: a quarter.
-        let f = picture(140, 140, |x, y| {
+        let f = RgbFrame::painted(140, 140, |x, y| {
             if (50..90).contains(&x) && (50..90).contains(&y) {
                 [255, 252, 250]
             } else {
@@ -87,13 +81,13 @@ mod tests {
 
     #[test]
     fn bright_but_coloured_skin_is_not_glare() {
-        let f = picture(140, 140, |_, _| [255, 220, 200]);
+        let f = RgbFrame::painted(140, 140, |_, _| [255, 220, 200]);
         assert_eq!(glare_cue(&f, &FACE).unwrap().clipped_share, 0.0);
     }
 
     #[test]
     fn boxes_outside_the_picture_or_empty_give_no_cue() {
-        let f = picture(32, 32, |_, _| [255, 255, 255]);
+        let f = RgbFrame::painted(32, 32, |_, _| [255, 255, 255]);
         assert!(glare_cue(&f, &BoundingBox::new(100.0, 100.0, 200.0, 200.0)).is_none());
         assert!(glare_cue(&f, &BoundingBox::new(5.0, 5.0, 5.0, 5.0)).is_none());
         assert!(glare_cue(&f, &BoundingBox::new(f32::NAN, 5.0, 9.0, 9.0)).is_none());

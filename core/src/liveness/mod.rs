@@ -10,7 +10,8 @@
 //! A single frame is weak evidence: the multi-frame layer ([`burst`]) fuses
 //! a second of preview with temporal, geometric ([`parallax`]), screen
 //! ([`screen`]: frequency, [`border`], [`glare`]) and challenge-response
-//! ([`challenge`]) signals under a security level ([`policy`]). The threat model is in docs/liveness.md.
+//! ([`challenge`]) signals under a security level ([`policy`]). The threat
+//! model is in docs/liveness.md.
 
 pub mod border;
 pub mod burst;

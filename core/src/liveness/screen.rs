@@ -73,8 +73,7 @@ fn face_patch(frame: &RgbFrame, face: &BoundingBox) -> Option<Zeroizing<Vec<f32>
         let y = (y0 + j * stride).min(h - 1);
         for i in 0..PATCH as u32 {
             let x = (x0 + i * stride).min(w - 1);
-            let [r, g, b] = frame.pixel(x, y);
-            out.push(0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b));
+            out.push(frame.grey(x, y));
         }
     }
     Some(out)

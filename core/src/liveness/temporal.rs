@@ -27,10 +27,7 @@ impl FaceThumbnail {
             return None;
         }
         let (w, h) = (frame.width() as f32, frame.height() as f32);
-        let grey = |x: u32, y: u32| {
-            let [r, g, b] = frame.pixel(x, y);
-            0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)
-        };
+        let grey = |x: u32, y: u32| frame.grey(x, y);
         let mut out = Zeroizing::new(Vec::with_capacity(THUMBNAIL * THUMBNAIL));
         for j in 0..THUMBNAIL {
             let fy =
