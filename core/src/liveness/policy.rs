@@ -70,11 +70,9 @@ pub const CONFIDENT_SPOOF: f32 = 0.02;
 pub const SCREEN_LIMITS: ScreenLimits = ScreenLimits {
     max_moire: 2.0,
     max_high_frequency: 0.08,
-    max_border: BORDER_LIMIT,
-    max_glare: GLARE_LIMIT,
+    max_border: 0.54,
+    max_glare: 0.012,
 };
-const BORDER_LIMIT: f32 = 0.54;
-const GLARE_LIMIT: f32 = 0.012;
 
 impl LivenessPolicy {
     pub fn for_level(level: SecurityLevel) -> Self {
