@@ -27,9 +27,6 @@ pub struct BenchArgs {
     /// Passes over the pictures.
     #[arg(long, default_value_t = 1)]
     rounds: usize,
-    /// Embed the chip alone, without averaging in its mirror image.
-    #[arg(long)]
-    no_mirror: bool,
     /// Time the multi-frame liveness decision on bursts of N consecutive
     /// pictures instead of the single-frame pipeline.
     #[arg(long, value_name = "N")]
@@ -72,9 +69,7 @@ pub fn run(args: &GlobalArgs, bench: &BenchArgs) -> CliResult<()> {
         .iter()
         .map(|p| read_bytes(p))
         .collect::<CliResult<_>>()?;
-    let mut cfg = config(args);
-    cfg.mirror_embedding = !bench.no_mirror;
-    let analyzer = analyzer_with(args, cfg)?;
+    let analyzer = analyzer_with(args, config(args))?;
     let limits = InputLimits::default();
     // Build the plans before timing: optimisation is a one-off cost per shape.
     for bytes in &files {
@@ -118,7 +113,7 @@ pub fn run(args: &GlobalArgs, bench: &BenchArgs) -> CliResult<()> {
             let live = analyzer.liveness(&frame, &face)?;
             t[3] = ms(clock);
             let clock = Instant::now();
-            let embedding = if bench.no_mirror {
+            let embedding = if args.no_mirror {
                 analyzer.embedder().embed(&chip)?
             } else {
                 analyzer.embedder().embed_with_mirror(&chip)?
@@ -151,7 +146,7 @@ pub fn run(args: &GlobalArgs, bench: &BenchArgs) -> CliResult<()> {
         rss_after_load_mb,
         peak_rss_mb: memory::peak_rss_mb(),
         threads: 1,
-        mirror_embedding: !bench.no_mirror,
+        mirror_embedding: !args.no_mirror,
     };
     emit(args, &report, |r| {
         let mut out = format!(

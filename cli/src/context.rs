@@ -57,6 +57,7 @@ pub fn config(args: &GlobalArgs) -> AnalyzerConfig {
     if let Some(t) = args.liveness_threshold {
         config.liveness_threshold = t;
     }
+    config.mirror_embedding = !args.no_mirror;
     config
 }
 

@@ -47,6 +47,10 @@ pub struct GlobalArgs {
     /// Live-probability threshold of the liveness layer.
     #[arg(long, global = true, value_name = "P")]
     pub liveness_threshold: Option<f32>,
+    /// Embed the aligned chip alone, without averaging in its mirror image
+    /// (half the embedding time, a little less accuracy).
+    #[arg(long, global = true)]
+    pub no_mirror: bool,
 }
 
 #[derive(Subcommand)]

@@ -4,8 +4,21 @@
 //! RetinaFace declares symbolic height and width, but tract fails on its
 //! Resize nodes unless the shape is fixed before optimisation, so every input
 //! size gets its own plan.
+//!
+//! Before optimising, each plan gets rewrites that keep the function and
+//! remove work tract does slowly or twice: duplicated nodes merged
+//! ([`dedup`]), PReLUs fused into one pass ([`prelu`]),
+//! nearest resizes lowered to pixel replication ([`upsample`]), max pools
+//! taken row by row ([`maxpool`]), and, where the caller asks, a final
+//! softmax left to the caller ([`softmax`]).
 
+mod dedup;
+mod maxpool;
 mod prelu;
+mod softmax;
+mod upsample;
+
+pub(crate) use softmax::softmax_pairs;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,6 +36,8 @@ const MAX_CACHED_PLANS: usize = 8;
 pub(crate) struct OnnxNetwork {
     kind: ModelKind,
     model: InferenceModel,
+    /// An output whose final softmax the plan leaves out: it returns logits.
+    logits_output: Option<usize>,
     plans: Mutex<HashMap<[usize; 4], Plan>>,
 }
 
@@ -47,8 +62,17 @@ impl OnnxNetwork {
         Ok(Self {
             kind,
             model,
+            logits_output: None,
             plans: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Plans return output `index` before its final softmax over pairs of
+    /// classes; the caller applies [`softmax_pairs`]. Building a plan fails if
+    /// that output is not such a softmax.
+    pub(crate) fn with_logits_output(mut self, index: usize) -> Self {
+        self.logits_output = Some(index);
+        self
     }
 
     pub(crate) fn file(&self) -> &'static str {
@@ -72,7 +96,16 @@ impl OnnxNetwork {
             .and_then(|m| m.into_typed())
             .and_then(|m| m.into_decluttered())
             .and_then(|mut m| {
+                dedup::merge_duplicates(&mut m)?;
                 prelu::fuse_prelu(&mut m)?;
+                upsample::lower_nearest_resize(&mut m)?;
+                maxpool::lower_max_pool(&mut m)?;
+                if let Some(index) = self.logits_output {
+                    tract_onnx::tract_core::internal::ensure!(
+                        softmax::strip_output_softmax(&mut m, index, 2)?,
+                        "output {index} is not a softmax over two classes"
+                    );
+                }
                 m.into_optimized()
             })
             .and_then(|m| m.into_runnable())
