@@ -83,15 +83,8 @@ mod tests {
     /// are merged.
     #[test]
     fn merges_the_detector_duplicates() {
-        let bytes = crate::models::ModelLocator::from_env()
-            .read(crate::models::ModelKind::Detector)
-            .expect("the bundled detector");
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .and_then(|m| m.with_input_fact(0, f32::fact([1usize, 3, 128, 128]).into()))
-            .and_then(|m| m.into_typed())
-            .and_then(|m| m.into_decluttered())
-            .unwrap();
+        let mut model =
+            crate::inference::decluttered(crate::models::ModelKind::Detector, [1, 3, 128, 128]);
         assert!(merge_duplicates(&mut model).unwrap() >= 3);
         assert_eq!(first_duplicate(&model).unwrap(), None);
     }

@@ -226,15 +226,8 @@ mod tests {
     /// unchanged.
     #[test]
     fn lowers_the_embedder_pool_without_changing_its_output() {
-        let bytes = crate::models::ModelLocator::from_env()
-            .read(crate::models::ModelKind::Embedder)
-            .expect("the bundled embedder");
-        let typed = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .and_then(|m| m.with_input_fact(0, f32::fact([1usize, 3, 150, 150]).into()))
-            .and_then(|m| m.into_typed())
-            .and_then(|m| m.into_decluttered())
-            .unwrap();
+        let typed =
+            crate::inference::decluttered(crate::models::ModelKind::Embedder, [1, 3, 150, 150]);
         let mut lowered = typed.clone();
         assert_eq!(lower_max_pool(&mut lowered).unwrap(), 1);
         let input: Vec<f32> = (0..3 * 150 * 150)

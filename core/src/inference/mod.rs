@@ -166,3 +166,18 @@ pub(crate) fn output_f32(
     }
     Ok(view.iter().copied().collect())
 }
+
+/// A model parsed and decluttered at a fixed input shape, as `plan` starts:
+/// what the rewrites' tests work on.
+#[cfg(test)]
+pub(crate) fn decluttered(kind: ModelKind, shape: [usize; 4]) -> TypedModel {
+    let bytes = crate::models::ModelLocator::from_env()
+        .read(kind)
+        .unwrap_or_else(|e| panic!("{kind:?}: {e} (set FACESEAL_MODEL_DIR)"));
+    tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))
+        .and_then(|m| m.with_input_fact(0, f32::fact(shape).into()))
+        .and_then(|m| m.into_typed())
+        .and_then(|m| m.into_decluttered())
+        .unwrap()
+}

@@ -197,17 +197,9 @@ mod tests {
     /// three-pass expansion is left.
     #[test]
     fn fuses_every_prelu_of_the_liveness_networks() {
-        use crate::models::{ModelKind, ModelLocator};
+        use crate::models::ModelKind;
         for kind in [ModelKind::LivenessV2, ModelKind::LivenessV1Se] {
-            let bytes = ModelLocator::from_env()
-                .read(kind)
-                .expect("liveness models: set FACESEAL_MODEL_DIR");
-            let mut model = tract_onnx::onnx()
-                .model_for_read(&mut std::io::Cursor::new(bytes))
-                .and_then(|m| m.with_input_fact(0, f32::fact([1usize, 3, 80, 80]).into()))
-                .and_then(|m| m.into_typed())
-                .and_then(|m| m.into_decluttered())
-                .unwrap();
+            let mut model = crate::inference::decluttered(kind, [1, 3, 80, 80]);
             let fused = fuse_prelu(&mut model).unwrap();
             assert!(fused > 20, "{kind:?}: only {fused} PReLUs fused");
             assert!(model.nodes().iter().all(|n| n.op_as::<Iff>().is_none()));

@@ -69,15 +69,8 @@ mod tests {
     /// network returns the logits that `softmax_pairs` turns back into it.
     #[test]
     fn strips_the_detector_softmax() {
-        let bytes = crate::models::ModelLocator::from_env()
-            .read(crate::models::ModelKind::Detector)
-            .expect("the bundled detector");
-        let typed = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .and_then(|m| m.with_input_fact(0, f32::fact([1usize, 3, 64, 64]).into()))
-            .and_then(|m| m.into_typed())
-            .and_then(|m| m.into_decluttered())
-            .unwrap();
+        let typed =
+            crate::inference::decluttered(crate::models::ModelKind::Detector, [1, 3, 64, 64]);
         let mut stripped = typed.clone();
         assert!(strip_output_softmax(&mut stripped, 1, 2).unwrap());
         assert!(!strip_output_softmax(&mut stripped, 1, 2).unwrap());

@@ -110,15 +110,8 @@ mod tests {
     /// the pipeline uses, and nothing else is left of the general resampler.
     #[test]
     fn lowers_both_upsamplings_of_the_detector() {
-        let bytes = crate::models::ModelLocator::from_env()
-            .read(crate::models::ModelKind::Detector)
-            .expect("the bundled detector");
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .and_then(|m| m.with_input_fact(0, f32::fact([1usize, 3, 256, 320]).into()))
-            .and_then(|m| m.into_typed())
-            .and_then(|m| m.into_decluttered())
-            .unwrap();
+        let mut model =
+            crate::inference::decluttered(crate::models::ModelKind::Detector, [1, 3, 256, 320]);
         assert_eq!(lower_nearest_resize(&mut model).unwrap(), 2);
         assert!(model.nodes().iter().all(|n| n.op_as::<Resize>().is_none()));
     }
