@@ -9,12 +9,14 @@
 //! remove work tract does slowly or twice: duplicated nodes merged
 //! ([`dedup`]), PReLUs fused into one pass ([`prelu`]),
 //! nearest resizes lowered to pixel replication ([`upsample`]), max pools
-//! taken row by row ([`maxpool`]), and, where the caller asks, a final
-//! softmax left to the caller ([`softmax`]).
+//! taken row by row ([`maxpool`]), convolutions over one pixel cut to the
+//! kernel tap that sees it ([`single_tap`]), and, where the caller asks, a
+//! final softmax left to the caller ([`softmax`]).
 
 mod dedup;
 mod maxpool;
 mod prelu;
+mod single_tap;
 mod softmax;
 mod upsample;
 
@@ -100,6 +102,7 @@ impl OnnxNetwork {
                 prelu::fuse_prelu(&mut m)?;
                 upsample::lower_nearest_resize(&mut m)?;
                 maxpool::lower_max_pool(&mut m)?;
+                single_tap::lower_single_tap_conv(&mut m)?;
                 if let Some(index) = self.logits_output {
                     tract_onnx::tract_core::internal::ensure!(
                         softmax::strip_output_softmax(&mut m, index, 2)?,
