@@ -132,24 +132,15 @@ fn plane_equivalent(pool: &MaxPool, input: &TypedFact) -> Option<PlaneMaxPool> {
 
 /// Replaces every max pool that [`PlaneMaxPool`] computes; returns how many.
 pub(crate) fn lower_max_pool(model: &mut TypedModel) -> TractResult<usize> {
-    let found: Vec<(usize, PlaneMaxPool)> = model
-        .nodes()
-        .iter()
-        .filter_map(|node| {
-            let pool = node.op_as::<MaxPool>()?;
-            let input = model.outlet_fact(node.inputs[0]).ok()?;
-            plane_equivalent(pool, input).map(|op| (node.id, op))
-        })
-        .collect();
-    for (id, op) in &found {
-        let node = model.node(*id);
-        TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op.clone())?
-            .apply(model)?;
-    }
-    if !found.is_empty() {
-        model.compact()?;
-    }
-    Ok(found.len())
+    super::rewrite_nodes(model, |model, node| {
+        let Some(pool) = node.op_as::<MaxPool>() else {
+            return Ok(None);
+        };
+        let Some(op) = plane_equivalent(pool, model.outlet_fact(node.inputs[0])?) else {
+            return Ok(None);
+        };
+        TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op).map(Some)
+    })
 }
 
 #[cfg(test)]

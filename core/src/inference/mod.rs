@@ -147,6 +147,26 @@ impl OnnxNetwork {
     }
 }
 
+/// Runs `rewrite` on every node of `model`, in evaluation order, and applies
+/// each patch it returns; then drops the nodes left without successors.
+/// Returns how many nodes were rewritten. What the plan rewrites share.
+fn rewrite_nodes(
+    model: &mut TypedModel,
+    rewrite: impl Fn(&TypedModel, &TypedNode) -> TractResult<Option<TypedModelPatch>>,
+) -> TractResult<usize> {
+    let mut rewritten = 0;
+    for id in model.eval_order()? {
+        if let Some(patch) = rewrite(model, model.node(id))? {
+            patch.apply(model)?;
+            rewritten += 1;
+        }
+    }
+    if rewritten > 0 {
+        model.compact()?;
+    }
+    Ok(rewritten)
+}
+
 /// Copies one output tensor into a flat `Vec<f32>`, checking its element count.
 pub(crate) fn output_f32(
     outputs: &TVec<TValue>,

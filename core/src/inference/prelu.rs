@@ -145,33 +145,22 @@ fn match_prelu(model: &TypedModel, node: &TypedNode) -> Option<(OutletId, Vec<f3
 /// Replaces every expanded PReLU of a decluttered model by one
 /// [`ChannelPrelu`]; returns how many it replaced.
 pub(crate) fn fuse_prelu(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    loop {
-        let found = model.eval_order()?.into_iter().find_map(|id| {
-            let node = model.node(id);
-            match_prelu(model, node).map(|(x, slopes)| (id, x, slopes))
-        });
-        let Some((id, x, slopes)) = found else {
-            break;
+    super::rewrite_nodes(model, |model, node| {
+        let Some((x, slopes)) = match_prelu(model, node) else {
+            return Ok(None);
         };
-        let name = model.node(id).name.clone();
         let mut patch = TypedModelPatch::default();
         let tapped = patch.tap_model(model, x)?;
         let out = patch.wire_node(
-            format!("{name}.fused"),
+            format!("{}.fused", node.name),
             ChannelPrelu {
                 slopes: Arc::new(slopes),
             },
             &[tapped],
         )?;
-        patch.shunt_outside(model, OutletId::new(id, 0), out[0])?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    if replaced > 0 {
-        model.compact()?;
-    }
-    Ok(replaced)
+        patch.shunt_outside(model, OutletId::new(node.id, 0), out[0])?;
+        Ok(Some(patch))
+    })
 }
 
 #[cfg(test)]

@@ -37,9 +37,12 @@ fn single_tap(conv: &Conv, input_shape: &[usize]) -> Option<TVec<usize>> {
 
 /// The weights of one tap of an OIHW kernel, as a 1x1 kernel.
 fn tap_weights(kernel: &Tensor, tap: &[usize]) -> TractResult<Tensor> {
-    let mut sliced = kernel.clone();
-    for (axis, &t) in tap.iter().enumerate() {
-        sliced = sliced.slice(2 + axis, t, t + 1)?;
+    let (&first, rest) = tap
+        .split_first()
+        .ok_or_else(|| TractError::msg("a kernel without spatial axes"))?;
+    let mut sliced = kernel.slice(2, first, first + 1)?;
+    for (axis, &t) in rest.iter().enumerate() {
+        sliced = sliced.slice(3 + axis, t, t + 1)?;
     }
     Ok(sliced)
 }
@@ -47,22 +50,24 @@ fn tap_weights(kernel: &Tensor, tap: &[usize]) -> TractResult<Tensor> {
 /// Replaces every single-tap convolution by its 1x1 equivalent; returns how
 /// many it replaced.
 pub(crate) fn lower_single_tap_conv(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
+    super::rewrite_nodes(model, |model, node| {
         let Some(conv) = node.op_as::<Conv>() else {
-            continue;
+            return Ok(None);
         };
-        let input = model.outlet_fact(node.inputs[0])?;
-        let kernel = model.outlet_fact(node.inputs[1])?;
-        let (Some(shape), Some(weights)) = (input.shape.as_concrete(), kernel.konst.clone()) else {
-            continue;
+        let &[data, kernel, bias] = &node.inputs[..] else {
+            return Ok(None);
         };
-        if input.datum_type != f32::datum_type() || node.inputs.len() != 3 {
-            continue;
+        let input = model.outlet_fact(data)?;
+        let kernel = model.outlet_fact(kernel)?;
+        let (Some(shape), Some(weights)) = (input.shape.as_concrete(), kernel.konst.as_ref())
+        else {
+            return Ok(None);
+        };
+        if input.datum_type != f32::datum_type() {
+            return Ok(None);
         }
         let Some(tap) = single_tap(conv, shape) else {
-            continue;
+            return Ok(None);
         };
         let one_by_one = Conv {
             pool_spec: PoolSpec {
@@ -74,25 +79,20 @@ pub(crate) fn lower_single_tap_conv(model: &mut TypedModel) -> TractResult<usize
             },
             ..conv.clone()
         };
-        let name = node.name.clone();
+        let name = &node.name;
         let mut patch = TypedModelPatch::new(format!("single tap of {name}"));
-        let data = patch.tap_model(model, node.inputs[0])?;
-        let bias = patch.tap_model(model, node.inputs[2])?;
+        let data = patch.tap_model(model, data)?;
+        let bias = patch.tap_model(model, bias)?;
         let weights =
-            patch.add_const(format!("{name}.tap_weights"), tap_weights(&weights, &tap)?)?;
+            patch.add_const(format!("{name}.tap_weights"), tap_weights(weights, &tap)?)?;
         let wire = patch.wire_node(
             format!("{name}.single_tap"),
             one_by_one,
             &[data, weights, bias],
         )?[0];
-        patch.shunt_outside(model, OutletId::new(id, 0), wire)?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    if replaced > 0 {
-        model.compact()?;
-    }
-    Ok(replaced)
+        patch.shunt_outside(model, OutletId::new(node.id, 0), wire)?;
+        Ok(Some(patch))
+    })
 }
 
 #[cfg(test)]

@@ -60,30 +60,16 @@ fn scales_between(input: &[usize], output: &[usize]) -> Option<TVec<usize>> {
 /// Replaces every nearest `Resize` that replicates pixels by tract's
 /// `NearestUpsample`; returns how many it replaced.
 pub(crate) fn lower_nearest_resize(model: &mut TypedModel) -> TractResult<usize> {
-    let found: Vec<(usize, TVec<usize>)> = model
-        .nodes()
-        .iter()
-        .filter_map(|node| {
-            let resize = node.op_as::<Resize>()?;
-            replication_scales(model, node, resize).map(|s| (node.id, s))
-        })
-        .collect();
-    for (id, scales) in &found {
-        let node = model.node(*id);
-        let patch = TypedModelPatch::replace_single_op(
-            model,
-            node,
-            &node.inputs[..1],
-            NearestUpsample {
-                scales: scales.clone(),
-            },
-        )?;
-        patch.apply(model)?;
-    }
-    if !found.is_empty() {
-        model.compact()?;
-    }
-    Ok(found.len())
+    super::rewrite_nodes(model, |model, node| {
+        let Some(scales) = node
+            .op_as::<Resize>()
+            .and_then(|resize| replication_scales(model, node, resize))
+        else {
+            return Ok(None);
+        };
+        let op = NearestUpsample { scales };
+        TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op).map(Some)
+    })
 }
 
 #[cfg(test)]
