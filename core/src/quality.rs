@@ -22,6 +22,8 @@ pub enum QualityIssue {
     Blurry,
     TooDark,
     TooBright,
+    /// Light glares on the face: a lamp or the sun on it, or a reflection.
+    HarshLight,
     HeadTurned,
     HeadTilted,
     HeadPitched,
@@ -38,6 +40,7 @@ impl QualityIssue {
             QualityIssue::Blurry => "image blurred: hold still",
             QualityIssue::TooDark => "too dark: find more light",
             QualityIssue::TooBright => "too bright: avoid direct light",
+            QualityIssue::HarshLight => "light glares on your face: move out of the light",
             QualityIssue::HeadTurned => "head turned: look straight at the camera",
             QualityIssue::HeadTilted => "head tilted: hold your head upright",
             QualityIssue::HeadPitched => "head tipped up or down: look straight ahead",
@@ -55,6 +58,9 @@ pub struct QualityThresholds {
     /// Accepted mean brightness of the chip's centre (0..255).
     pub min_brightness: f32,
     pub max_brightness: f32,
+    /// Largest share of the face clipped white before the person is asked to
+    /// move out of the light (guidance during a capture).
+    pub max_clipped_share: f32,
     /// Largest accepted head angles, degrees (estimates from five landmarks).
     pub max_yaw: f32,
     pub max_pitch: f32,
@@ -68,6 +74,7 @@ impl Default for QualityThresholds {
             min_sharpness: 20.0,
             min_brightness: 50.0,
             max_brightness: 215.0,
+            max_clipped_share: 0.05,
             max_yaw: 30.0,
             max_pitch: 25.0,
             max_roll: 30.0,
@@ -213,6 +220,24 @@ pub fn assess(
     }
 }
 
+/// The exposure problem of a face, if any, as guidance: too dark, too
+/// bright, or light glaring on it. Exposure is something the person can fix;
+/// the liveness layer never refuses a face for it.
+pub fn exposure_issue(
+    exposure: &crate::liveness::glare::FaceExposure,
+    limits: &QualityThresholds,
+) -> Option<QualityIssue> {
+    if exposure.brightness < limits.min_brightness {
+        Some(QualityIssue::TooDark)
+    } else if exposure.brightness > limits.max_brightness {
+        Some(QualityIssue::TooBright)
+    } else if exposure.clipped_share > limits.max_clipped_share {
+        Some(QualityIssue::HarshLight)
+    } else {
+        None
+    }
+}
+
 /// The issue, if any, with the number of faces where exactly one is needed.
 /// Faces smaller than the size limit are background and do not count.
 pub fn face_count_issue(
@@ -274,6 +299,43 @@ fn centre_brightness(grey: &[f32]) -> f32 {
 mod tests {
     use super::*;
     use crate::align::CHIP_LANDMARKS;
+    use crate::frame::RgbFrame;
+    use crate::geometry::BoundingBox;
+    use crate::liveness::glare::face_exposure;
+
+    #[test]
+    fn exposure_is_guidance_for_the_person() {
+        let face = BoundingBox::new(20.0, 20.0, 120.0, 120.0);
+        let limits = QualityThresholds::default();
+        let issue = |f: RgbFrame| exposure_issue(&face_exposure(&f, &face).unwrap(), &limits);
+        // A live face under a lamp: skin tones with clipped white highlights
+        // on a tenth of it.
+        let lamp = RgbFrame::painted(140, 140, |x, y| {
+            if (60..80).contains(&x) && (30..110).contains(&y) {
+                [255, 255, 255]
+            } else {
+                [200, 150, 130]
+            }
+        });
+        assert_eq!(issue(lamp), Some(QualityIssue::HarshLight));
+        assert_eq!(
+            issue(RgbFrame::painted(140, 140, |_, _| [20, 15, 12])),
+            Some(QualityIssue::TooDark)
+        );
+        assert_eq!(
+            issue(RgbFrame::painted(140, 140, |_, _| [240, 235, 230])),
+            Some(QualityIssue::TooBright)
+        );
+        assert_eq!(
+            issue(RgbFrame::painted(140, 140, |_, _| [180, 130, 110])),
+            None
+        );
+        assert!(
+            QualityIssue::HarshLight
+                .advice()
+                .contains("out of the light")
+        );
+    }
 
     fn frontal(scale: f32, dx: f32, dy: f32) -> Landmarks {
         Landmarks::from_array(

@@ -37,16 +37,38 @@ pub struct Sample {
     /// Pictures of one session form bursts together.
     pub session: String,
     pub frame_number: u64,
+    /// The person shown, for folds that leave one person out.
+    pub person: String,
+    /// The capture condition (glasses, lighting, session), for folds that
+    /// leave one condition out.
+    pub condition: String,
 }
 
 /// NUAA names frames `ID_glasses_position_session_frame`: the session is
 /// all but the frame number.
 pub fn nuaa_session(stem: &str) -> Option<(String, u64)> {
+    let parts = nuaa_fields(stem)?;
+    Some((parts[..4].join("_"), parts[4].parse().ok()?))
+}
+
+/// The five fields of a NUAA file name, when it is one.
+fn nuaa_fields(stem: &str) -> Option<Vec<&str>> {
     let parts: Vec<&str> = stem.split('_').collect();
     if parts.len() != 5 || !parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) {
         return None;
     }
-    Some((parts[..4].join("_"), parts[4].parse().ok()?))
+    Some(parts)
+}
+
+/// Person and capture condition of a NUAA name: the person is the first
+/// field; the condition is glasses and session (the lighting and place of a
+/// NUAA session), the fields a new user's capture does not share.
+fn nuaa_person_condition(stem: &str) -> Option<(String, String)> {
+    let f = nuaa_fields(stem)?;
+    Some((
+        f[0].to_owned(),
+        format!("glasses {} session {}", f[1], f[3]),
+    ))
 }
 
 /// NUAA's position code (third field) for imposters says how the print moved.
@@ -79,6 +101,9 @@ pub fn samples_of(paths: &[PathBuf], live: bool, set: &str, attack_type: &str) -
                     digits.parse().unwrap_or(i as u64),
                 )
             });
+            // Outside NUAA's naming, a set stands for one person in one place.
+            let (person, condition) =
+                nuaa_person_condition(stem).unwrap_or_else(|| (set.to_owned(), set.to_owned()));
             Sample {
                 path: p.clone(),
                 live,
@@ -86,6 +111,8 @@ pub fn samples_of(paths: &[PathBuf], live: bool, set: &str, attack_type: &str) -
                 attack_type: attack_type.to_owned(),
                 session: format!("{}|{session}", dir.unwrap_or_default()),
                 frame_number,
+                person,
+                condition,
             }
         })
         .collect()
@@ -158,6 +185,8 @@ struct BurstReport {
     methods: Vec<MethodReport>,
     sets: Vec<SetReport>,
     calibration: Calibration,
+    /// Out-of-fold figures (with `--crossval`).
+    crossval: Option<super::crossval::CrossValReport>,
 }
 
 struct Scored<'a> {
@@ -238,13 +267,62 @@ fn verdict_counts<'a>(decisions: impl Iterator<Item = &'a BurstDecision>) -> [us
     c
 }
 
-pub fn run(
-    args: &GlobalArgs,
-    samples: &[Sample],
-    n: usize,
-    level: SecurityLevel,
-    threads: usize,
-) -> CliResult<()> {
+/// How a burst evaluation runs.
+pub struct BurstEval<'a> {
+    /// Frames per burst.
+    pub n: usize,
+    pub level: SecurityLevel,
+    pub threads: usize,
+    /// Leave-one-person-out and leave-one-condition-out figures.
+    pub crossval: bool,
+    /// Writes every frame's evidence there, one JSON object a line.
+    pub frames_out: Option<&'a Path>,
+}
+
+/// One frame's evidence as written by `--frames-out`.
+#[derive(Serialize)]
+struct FrameRecord<'a> {
+    path: String,
+    live: bool,
+    person: &'a str,
+    condition: &'a str,
+    session: &'a str,
+    attack_type: &'a str,
+    frame_number: u64,
+    faces: usize,
+    passive: Option<f32>,
+    screen: Option<faceseal_core::liveness::screen::ScreenCues>,
+    face: Option<faceseal_core::detect::DetectedFace>,
+}
+
+fn write_frames(path: &Path, frames: &BTreeMap<usize, Scored>) -> CliResult<()> {
+    let mut out = String::new();
+    for s in frames.values() {
+        let e = &s.evidence;
+        let record = FrameRecord {
+            path: s.sample.path.display().to_string(),
+            live: s.sample.live,
+            person: &s.sample.person,
+            condition: &s.sample.condition,
+            session: &s.sample.session,
+            attack_type: &s.sample.attack_type,
+            frame_number: s.sample.frame_number,
+            faces: e.faces,
+            passive: e.passive,
+            screen: e.screen,
+            face: e.face,
+        };
+        out.push_str(&serde_json::to_string(&record)?);
+        out.push('\n');
+    }
+    std::fs::write(path, out).map_err(|source| crate::context::CliError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+pub fn run(args: &GlobalArgs, samples: &[Sample], opts: &BurstEval) -> CliResult<()> {
+    let (n, level, threads) = (opts.n, opts.level, opts.threads);
     if n < 2 {
         return Err(message("--burst needs at least 2 frames"));
     }
@@ -267,6 +345,9 @@ pub fn run(
                 evidence: e?,
             },
         );
+    }
+    if let Some(path) = opts.frames_out {
+        write_frames(path, &by_index)?;
     }
     let decided: Vec<(&Sample, BurstDecision)> = groups
         .iter()
@@ -343,6 +424,13 @@ pub fn run(
             .filter_map(|(_, d)| d.temporal.min_frame_difference)
             .min_by(f32::total_cmp)
     };
+    let crossval = opts.crossval.then(|| {
+        let frames: BTreeMap<usize, FrameEvidence> = by_index
+            .iter()
+            .map(|(&i, s)| (i, s.evidence.clone()))
+            .collect();
+        super::crossval::run(samples, &frames, &groups, checker.policy())
+    });
     let report = BurstReport {
         burst: n,
         level,
@@ -383,6 +471,7 @@ pub fn run(
                 decided.iter().filter(|(s, _)| !s.live).map(|(_, d)| d),
             ),
         },
+        crossval,
     };
     emit(args, &report, human)
 }
@@ -391,6 +480,9 @@ fn human(r: &BurstReport) -> String {
     let mut out = format!(
         "bursts of {} frames, level {:?}: {} live bursts, {} attack bursts ({} frames)\n",
         r.burst, r.level, r.live_bursts, r.attack_bursts, r.frames
+    );
+    out.push_str(
+        "with the shipped policy (its limits were fitted on the NUAA train split: on that split these rates are in sample)\n",
     );
     out.push_str(&format!(
         "{:<28} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
@@ -444,5 +536,8 @@ fn human(r: &BurstReport) -> String {
         c.live_parallax_verdicts,
         c.attack_parallax_verdicts
     ));
+    if let Some(cv) = &r.crossval {
+        out.push_str(&super::crossval::human(cv));
+    }
     out
 }

@@ -1,6 +1,7 @@
 //! `faceseal eval`: accuracy on public data sets.
 
 mod burst;
+mod crossval;
 mod detect;
 mod lfw;
 mod pad;
@@ -87,6 +88,14 @@ pub enum EvalCommand {
         /// Security level of the burst decision.
         #[arg(long, value_enum, default_value_t = Level::Standard)]
         level: Level,
+        /// With --burst: also leave one person (set) out and one condition
+        /// out, fitting every limit on the other folds.
+        #[arg(long)]
+        crossval: bool,
+        /// With --burst: write every frame's evidence to FILE, one JSON
+        /// object a line.
+        #[arg(long, value_name = "FILE")]
+        frames_out: Option<PathBuf>,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -104,6 +113,14 @@ pub enum EvalCommand {
         /// Security level of the burst decision.
         #[arg(long, value_enum, default_value_t = Level::Standard)]
         level: Level,
+        /// With --burst: skip the leave-one-person-out and
+        /// leave-one-condition-out figures (on by default).
+        #[arg(long)]
+        no_crossval: bool,
+        /// With --burst: write every frame's evidence to FILE, one JSON
+        /// object a line.
+        #[arg(long, value_name = "FILE")]
+        frames_out: Option<PathBuf>,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -205,15 +222,27 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
             spoof,
             burst,
             level,
+            crossval,
+            frames_out,
             threads: t,
-        } => pad::run_lists(args, &live, &spoof, burst_mode(burst, level), threads(t)),
+        } => {
+            let t = threads(t);
+            let opts = burst_eval(burst, level, t, crossval, frames_out.as_deref());
+            pad::run_lists(args, &live, &spoof, t, opts.as_ref())
+        }
         EvalCommand::Nuaa {
             data,
             split,
             burst,
             level,
+            no_crossval,
+            frames_out,
             threads: t,
-        } => pad::run_nuaa(args, &data, split, burst_mode(burst, level), threads(t)),
+        } => {
+            let t = threads(t);
+            let opts = burst_eval(burst, level, t, !no_crossval, frames_out.as_deref());
+            pad::run_nuaa(args, &data, split, t, opts.as_ref())
+        }
         EvalCommand::Detect {
             pos,
             neg,
@@ -223,9 +252,18 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
     }
 }
 
-fn burst_mode(
+fn burst_eval(
     burst: Option<usize>,
     level: Level,
-) -> Option<(usize, faceseal_core::liveness::SecurityLevel)> {
-    burst.map(|n| (n, level.core()))
+    threads: usize,
+    crossval: bool,
+    frames_out: Option<&std::path::Path>,
+) -> Option<burst::BurstEval<'_>> {
+    burst.map(|n| burst::BurstEval {
+        n,
+        level: level.core(),
+        threads,
+        crossval,
+        frames_out,
+    })
 }

@@ -8,13 +8,12 @@ use faceseal_core::metrics::{equal_error_rate, pad_rates};
 use serde::Serialize;
 
 use super::Split;
-use super::burst::{Sample, samples_of};
+use super::burst::{BurstEval, Sample, samples_of};
 use crate::GlobalArgs;
 use crate::context::{CliResult, analyzer, load_image};
 use crate::images::resolve;
 use crate::output::{emit, pct};
 use crate::progress::{Progress, parallel_map};
-use faceseal_core::liveness::SecurityLevel;
 
 /// The live score of a picture's largest face; `None` when there is no face.
 fn live_score(analyzer: &FaceAnalyzer, path: &Path) -> CliResult<Option<f32>> {
@@ -122,10 +121,10 @@ pub fn run_lists(
     args: &GlobalArgs,
     live: &[PathBuf],
     spoof: &[PathBuf],
-    burst: Option<(usize, SecurityLevel)>,
     threads: usize,
+    burst: Option<&BurstEval>,
 ) -> CliResult<()> {
-    let Some((n, level)) = burst else {
+    let Some(opts) = burst else {
         return evaluate(args, &gather(live)?, &gather(spoof)?, threads);
     };
     // Each --spoof argument is one attack type; each argument is one set.
@@ -136,7 +135,7 @@ pub fn run_lists(
             samples.extend(samples_of(&resolve(a, None)?, is_live, &name, &name));
         }
     }
-    super::burst::run(args, &samples, n, level, threads)
+    super::burst::run(args, &samples, opts)
 }
 
 /// NUAA: `clientraw_<split>.txt` lists live frames under `ClientRaw/`,
@@ -145,8 +144,8 @@ pub fn run_nuaa(
     args: &GlobalArgs,
     root: &Path,
     split: Split,
-    burst: Option<(usize, SecurityLevel)>,
     threads: usize,
+    burst: Option<&BurstEval>,
 ) -> CliResult<()> {
     let live = resolve(
         &root.join(format!("clientraw_{}.txt", split.name())),
@@ -156,7 +155,7 @@ pub fn run_nuaa(
         &root.join(format!("imposterraw_{}.txt", split.name())),
         Some(&root.join("ImposterRaw")),
     )?;
-    let Some((n, level)) = burst else {
+    let Some(opts) = burst else {
         return evaluate(args, &live, &spoof, threads);
     };
     let mut samples = samples_of(&live, true, "ClientRaw", "");
@@ -169,5 +168,5 @@ pub fn run_nuaa(
         let attack_type = super::burst::nuaa_attack_type(stem);
         samples.push(Sample { attack_type, ..s });
     }
-    super::burst::run(args, &samples, n, level, threads)
+    super::burst::run(args, &samples, opts)
 }

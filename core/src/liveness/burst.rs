@@ -18,6 +18,7 @@ const COMPETING_FACE_AREA: f32 = 0.25;
 
 use super::challenge::{ChallengeSequence, TrackPoint, verify_challenge};
 use super::fusion::{fuse_passive, fuse_screen};
+use super::glare::{FaceExposure, face_exposure};
 use super::parallax::measure_parallax;
 use super::policy::{BurstDecision, BurstEvidence, LivenessPolicy, decide};
 use super::screen::{ScreenCues, screen_cues};
@@ -42,6 +43,9 @@ pub struct FrameEvidence {
     /// Live probability of the MiniFASNet pair on the main face.
     pub passive: Option<f32>,
     pub screen: Option<ScreenCues>,
+    /// How the main face is lit: guidance for the person
+    /// ([`crate::quality::exposure_issue`]), never a reason to refuse.
+    pub exposure: Option<FaceExposure>,
     pub thumbnail: Option<FaceThumbnail>,
     /// Width, height and SHA-256 of the frame's RGB bytes: enough to compute
     /// the capture digest after the pixels are gone.
@@ -103,6 +107,7 @@ impl BurstLivenessChecker {
                 face: None,
                 passive: None,
                 screen: None,
+                exposure: None,
                 thumbnail: None,
             });
         };
@@ -121,6 +126,7 @@ impl BurstLivenessChecker {
             passive: (passive.reason != super::LivenessReason::NoUsableCrop)
                 .then_some(passive.score),
             screen: screen_cues(frame.frame, &face.bbox),
+            exposure: face_exposure(frame.frame, &face.bbox),
             thumbnail: FaceThumbnail::of(frame.frame, &face.bbox),
             frame_hash,
         })

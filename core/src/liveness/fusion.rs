@@ -123,6 +123,25 @@ mod tests {
         assert!(e.score > 0.85, "{e:?}");
     }
 
+    proptest::proptest! {
+        /// Compared with the single-frame threshold, the fused score never
+        /// lets a burst through unless at least half its frames would pass
+        /// on their own: the burst is never more permissive than its frames.
+        #[test]
+        fn a_passing_burst_has_a_majority_of_passing_frames(
+            scores in proptest::collection::vec(0.0f32..=1.0, 1..30),
+            threshold in 0.05f32..0.95,
+        ) {
+            let e = fuse_passive(&scores, CONFIDENT_SPOOF_FOR_TESTS);
+            if e.score >= threshold {
+                let passing = scores.iter().filter(|&&s| s >= threshold).count();
+                proptest::prop_assert!(2 * passing >= scores.len(), "{scores:?} {e:?}");
+            }
+        }
+    }
+
+    const CONFIDENT_SPOOF_FOR_TESTS: f32 = 0.02;
+
     #[test]
     fn empty_bursts_score_zero() {
         assert_eq!(fuse_passive(&[], 0.02).score, 0.0);

@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use crate::frame::RgbFrame;
+use crate::frame::{RgbFrame, luma};
 use crate::geometry::BoundingBox;
 
 /// A pixel is clipped white when its darkest channel is at least this.
@@ -27,8 +27,26 @@ pub struct GlareCue {
     pub clipped_share: f32,
 }
 
+/// How the face is lit: what the quality layer turns into guidance
+/// ([`crate::quality::exposure_issue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FaceExposure {
+    /// Mean luma (BT.601, 0..255) of the face's inner box.
+    pub brightness: f32,
+    /// Share of the face's inner box that is clipped white, 0..1.
+    pub clipped_share: f32,
+}
+
 /// Reads the glare cue on the face, or `None` when the box holds no pixel.
 pub fn glare_cue(frame: &RgbFrame, face: &BoundingBox) -> Option<GlareCue> {
+    face_exposure(frame, face).map(|e| GlareCue {
+        clipped_share: e.clipped_share,
+    })
+}
+
+/// Measures the light on the face's inner box, or `None` when the box holds
+/// no pixel.
+pub fn face_exposure(frame: &RgbFrame, face: &BoundingBox) -> Option<FaceExposure> {
     let (fw, fh) = (face.width(), face.height());
     if !(fw >= 1.0 && fh >= 1.0) {
         return None;
@@ -44,17 +62,19 @@ pub fn glare_cue(frame: &RgbFrame, face: &BoundingBox) -> Option<GlareCue> {
         clamp_y(c.y - 0.5 * INNER * fh),
         clamp_y(c.y + 0.5 * INNER * fh),
     );
-    let (mut clipped, mut total) = (0u64, 0u64);
+    let (mut clipped, mut total, mut luma_sum) = (0u64, 0u64, 0f64);
     for y in y0..y1 {
         for x in x0..x1 {
-            let [r, g, b] = frame.pixel(x, y);
+            let px = frame.pixel(x, y);
             total += 1;
-            if r.min(g).min(b) >= CLIPPED {
+            luma_sum += f64::from(luma(px));
+            if px[0].min(px[1]).min(px[2]) >= CLIPPED {
                 clipped += 1;
             }
         }
     }
-    (total > 0).then(|| GlareCue {
+    (total > 0).then(|| FaceExposure {
+        brightness: (luma_sum / total as f64) as f32,
         clipped_share: clipped as f32 / total as f32,
     })
 }
@@ -83,6 +103,20 @@ mod tests {
     fn bright_but_coloured_skin_is_not_glare() {
         let f = RgbFrame::painted(140, 140, |_, _| [255, 220, 200]);
         assert_eq!(glare_cue(&f, &FACE).unwrap().clipped_share, 0.0);
+    }
+
+    #[test]
+    fn exposure_reads_brightness_and_clipping() {
+        let f = RgbFrame::painted(
+            140,
+            140,
+            |x, _| {
+                if x < 70 { [255, 255, 255] } else { [0, 0, 0] }
+            },
+        );
+        let e = face_exposure(&f, &FACE).unwrap();
+        assert!((e.clipped_share - 0.5).abs() < 0.02, "{e:?}");
+        assert!((e.brightness - 127.5).abs() < 5.0, "{e:?}");
     }
 
     #[test]

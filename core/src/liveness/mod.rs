@@ -15,6 +15,7 @@
 
 pub mod border;
 pub mod burst;
+pub mod calibration;
 pub mod challenge;
 mod crop;
 pub mod fusion;
