@@ -182,7 +182,7 @@ impl FaceAnalyzer {
         self.embed_chip(&chip)
     }
 
-    fn embed_chip(&self, chip: &AlignedFace) -> Result<Embedding, PipelineError> {
+    pub(crate) fn embed_chip(&self, chip: &AlignedFace) -> Result<Embedding, PipelineError> {
         Ok(if self.config.mirror_embedding {
             self.embedder.embed_with_mirror(chip)?
         } else {

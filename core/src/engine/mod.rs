@@ -36,11 +36,16 @@
 //! # Ok(()) }
 //! ```
 
+mod capture;
 mod config;
 mod error;
 mod queue;
 mod request;
 
+pub use capture::{
+    CaptureError, CaptureOutcome, CaptureSession, CaptureSessionConfig, DEFAULT_BURST_FRAMES,
+    DEFAULT_SESSION_EXPIRY, FrameFeedback, Guidance, MAX_SESSION_FRAMES,
+};
 pub use config::{EngineConfig, TemplateConfig, TenantConfig};
 pub use error::{EngineError, ErrorKind};
 pub use queue::{CancelToken, JobControl, QueueError, WorkQueue};
