@@ -16,7 +16,9 @@ use faceseal_sync::audit::ChainReport;
 use faceseal_sync::error::ApiError;
 use faceseal_sync::keystore::KekSource;
 use faceseal_sync::limits::LoadLimits;
-use faceseal_sync::service::{KekCheck, NewTenant, Service, ServiceConfig, admin_token_hash};
+use faceseal_sync::service::{
+    KekCheck, NewTenant, Service, ServiceConfig, admin_token_hash, database_has_keys,
+};
 use faceseal_sync::setup::{self, AdminTokenSource, DbLocation};
 
 #[derive(Parser)]
@@ -157,7 +159,11 @@ type AnyError = Box<dyn std::error::Error + Send + Sync>;
 async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation), AnyError> {
     let location = DbLocation::resolve(storage.db.clone(), storage.database_url.clone());
     let key_dir = setup::key_dir(storage.key_dir.as_deref());
-    let (kek, source) = setup::load_kek(&location, storage.kek_file.as_deref(), &key_dir)?;
+    setup::preflight(&location, storage.kek_file.as_deref(), &key_dir)?;
+    let db = setup::open_database(&location).await?;
+    let has_keys = database_has_keys(db.as_ref()).await?;
+    let (kek, source) =
+        setup::load_kek(&location, storage.kek_file.as_deref(), &key_dir, has_keys)?;
     if announce || matches!(source, KekSource::CreatedFile(_)) {
         match &source {
             KekSource::Environment => eprintln!(
@@ -171,7 +177,6 @@ async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation)
             ),
         }
     }
-    let db = setup::open_database(&location).await?;
     let service = Service::new(db, Arc::new(kek), ServiceConfig::default());
     // A KEK that is not the database's opens nothing: refuse to serve.
     let check = service.check_kek().await.map_err(|e| -> AnyError {

@@ -101,6 +101,10 @@ pub enum SetupError {
         "the key directory is the database's directory: a backup of one would hold the other; choose another --key-dir"
     )]
     KeyDirBesideDatabase,
+    #[error(
+        "the database already holds wrapped keys and no key-encryption key was given: give the database's own with {KEK_ENV}, --kek-file or --key-dir (an older version kept it beside the database: move it out of there); refusing to create a new one"
+    )]
+    KekMissing,
     #[error("key directory: {0}")]
     KeyDir(#[source] std::io::Error),
 }
@@ -159,23 +163,49 @@ fn prepare_key_dir(location: &DbLocation, dir: &Path) -> Result<(), SetupError> 
     Ok(())
 }
 
+/// Before the database is opened: refuses PostgreSQL without an explicit
+/// KEK, and a key directory that is the database's.
+pub fn preflight(
+    location: &DbLocation,
+    kek_file: Option<&Path>,
+    key_dir: &Path,
+) -> Result<(), SetupError> {
+    let explicit = std::env::var_os(KEK_ENV).is_some()
+        || kek_file.is_some()
+        || std::env::var_os(KEK_FILE_ENV).is_some();
+    match location {
+        _ if explicit => Ok(()),
+        DbLocation::Postgres(_) => Err(SetupError::KekRequired),
+        DbLocation::Sqlite(_) => prepare_key_dir(location, key_dir),
+    }
+}
+
 /// The key-encryption key: environment, `--kek-file`, or (SQLite only) a
 /// file in the key directory, created owner-only on first run.
+///
+/// `database_has_keys`: the database already holds wrapped keys, so a new
+/// KEK would open none of them: none is created, and the operator is told
+/// to give the database's own (e.g. one an older version kept beside it).
 pub fn load_kek(
     location: &DbLocation,
     kek_file: Option<&Path>,
     key_dir: &Path,
+    database_has_keys: bool,
 ) -> Result<(KekKeyStore, KekSource), SetupError> {
     let explicit = std::env::var_os(KEK_ENV).is_some()
         || kek_file.is_some()
         || std::env::var_os(KEK_FILE_ENV).is_some();
+    let default = key_dir.join(KEK_FILE);
     if !explicit {
         if matches!(location, DbLocation::Postgres(_)) {
             return Err(SetupError::KekRequired);
         }
         prepare_key_dir(location, key_dir)?;
+        if database_has_keys && !default.exists() {
+            return Err(SetupError::KekMissing);
+        }
     }
-    Ok(KekKeyStore::load(kek_file, &key_dir.join(KEK_FILE))?)
+    Ok(KekKeyStore::load(kek_file, &default)?)
 }
 
 /// Where the admin token came from.

@@ -757,3 +757,70 @@ async fn another_kek_is_refused_before_serving() {
         assert!(err.to_string().contains("key store"), "{backend:?}: {err}");
     }
 }
+
+/// Finding 6: after kill -9, created subjects and granted consents existed
+/// without their audit entries. A change and its entry now commit together:
+/// when the entry cannot be written, the change does not happen either.
+#[tokio::test]
+async fn no_change_commits_without_its_audit_entry() {
+    use faceseal_sync::db::Stmt;
+    for backend in backends() {
+        let s = TestServer::start(backend).await;
+        let t = s.tenant("acme", json!({})).await;
+        let mut c = s.client();
+        let refs = subject(&mut c, &t, "kept", &["enrol", "verify"]).await;
+        let db = s.service.database();
+        // The audit table becomes unwritable (as a crash between the two
+        // writes would have left things).
+        db.batch(vec![Stmt::new(
+            "ALTER TABLE audit_entries RENAME TO audit_entries_away",
+            vec![],
+        )])
+        .await
+        .unwrap();
+        let r = c
+            .post_json("/v1/subjects", t.key(), json!({"subject_id": "lost"}))
+            .await
+            .unwrap();
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let r = c
+            .post_json(
+                "/v1/subjects/kept/consents",
+                t.key(),
+                json!({"purpose": "enrol", "text_version": "v2"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let r = send_sealed(
+            &mut c,
+            &t,
+            "kept",
+            Purpose::Enrol,
+            &refs[0],
+            &template(&indices(91)),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let r = c.delete("/v1/subjects/kept", t.key()).await.unwrap();
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+        db.batch(vec![Stmt::new(
+            "ALTER TABLE audit_entries_away RENAME TO audit_entries",
+            vec![],
+        )])
+        .await
+        .unwrap();
+        assert_eq!(s.rows("subjects").await, 1, "{backend:?}: only 'kept'");
+        assert_eq!(s.rows("consents").await, 2, "{backend:?}");
+        assert_eq!(s.rows("templates").await, 0, "{backend:?}");
+        assert_eq!(
+            c.get("/v1/audit/verify", t.key())
+                .await
+                .unwrap()
+                .json()
+                .unwrap(),
+            json!({"status": "intact", "entries": 4})
+        );
+        s.stop().await;
+    }
+}

@@ -255,3 +255,32 @@ fn weak_admin_tokens_and_keys_beside_the_database_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("database's directory"));
 }
+
+/// An older version kept the KEK beside the database. The new binary must
+/// not invent another one for a database that already holds wrapped keys.
+#[test]
+fn a_database_with_keys_gets_no_new_kek() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_kek = dir.path().join("faceseal-sync.kek");
+    std::fs::write(&old_kek, "33".repeat(32)).unwrap();
+    let (ok, _, stderr) = run(
+        dir.path(),
+        &[
+            "tenant",
+            "create",
+            "acme",
+            "--kek-file",
+            "faceseal-sync.kek",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = run(dir.path(), &["tenant", "list"]);
+    assert!(!ok);
+    assert!(stderr.contains("already holds wrapped keys"), "{stderr}");
+    assert!(!key_dir(dir.path()).join("faceseal-sync.kek").exists());
+    let (ok, stdout, _) = run(
+        dir.path(),
+        &["tenant", "list", "--kek-file", "faceseal-sync.kek"],
+    );
+    assert!(ok && stdout.contains("acme"));
+}

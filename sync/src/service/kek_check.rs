@@ -5,7 +5,7 @@
 //! of the old ones.
 
 use super::Service;
-use crate::db::{Stmt, Value};
+use crate::db::{Database, Stmt, Value};
 use crate::error::ApiError;
 use crate::keystore::{KeyStoreError, WrapLabel};
 
@@ -23,6 +23,18 @@ pub enum KekCheck {
     Bound,
     /// The KEK is the database's.
     Matches,
+}
+
+/// Whether the database holds a KEK check value or wrapped keys, i.e. a KEK
+/// already belongs to it.
+pub async fn database_has_keys(db: &dyn Database) -> Result<bool, ApiError> {
+    let rows = db
+        .query(
+            "SELECT (SELECT COUNT(*) FROM deployment) + (SELECT COUNT(*) FROM tenant_keys)",
+            vec![],
+        )
+        .await?;
+    Ok(rows.first().map_or(Ok(0), |r| r[0].int())? > 0)
 }
 
 impl Service {

@@ -24,7 +24,7 @@ pub use biometric::{
     Challenge, ChallengeRequest, ChallengeStatus, Enrolled, EnvelopeReply, Verified,
 };
 pub use capture::parse_token as parse_capture_token;
-pub use kek_check::KekCheck;
+pub use kek_check::{KekCheck, database_has_keys};
 pub use subjects::{ConsentRecord, ConsentRequest, SubjectView};
 pub use tenants::{
     Caller, CreatedTenant, KeyBundle, NewTenant, RevealedSecret, TemplateParameters, TenantSummary,
