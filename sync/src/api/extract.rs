@@ -2,7 +2,7 @@
 //! `{error, message}` JSON: a client never has to parse a text/plain error.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -56,7 +56,8 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
 }
 
 /// Path parameters: `400 invalid_path` when they do not decode (invalid
-/// percent-encoding or UTF-8).
+/// percent-encoding or UTF-8; the routes' parameters are all strings, so
+/// that is the only way they fail).
 pub struct ApiPath<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
@@ -65,7 +66,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(PathRejection::FailedToDeserializePathParams(_) | _) => Err(ApiError::Rejected {
+            Err(_) => Err(ApiError::Rejected {
                 status: StatusCode::BAD_REQUEST,
                 code: "invalid_path",
                 message: "a path parameter is not valid percent-encoded UTF-8",
@@ -83,7 +84,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(_) | _) => Err(ApiError::Rejected {
+            Err(_) => Err(ApiError::Rejected {
                 status: StatusCode::BAD_REQUEST,
                 code: "invalid_query",
                 message: "the query string does not have the parameters this route takes",
