@@ -82,12 +82,26 @@ impl HttpClient {
         bearer: Option<&str>,
         body: Body,
     ) -> Result<Reply, ClientError> {
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        self.request_authorized(method, path, authorization.as_deref(), body)
+            .await
+    }
+
+    /// A request with a whole `Authorization` header value (e.g. a device's
+    /// `Capture <token>`).
+    pub async fn request_authorized(
+        &mut self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Body,
+    ) -> Result<Reply, ClientError> {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
             .header(hyper::header::HOST, self.addr.to_string());
-        if let Some(token) = bearer {
-            builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(value) = authorization {
+            builder = builder.header(hyper::header::AUTHORIZATION, value);
         }
         let (content_type, bytes) = match body {
             Body::Empty => (None, Bytes::new()),

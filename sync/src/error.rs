@@ -44,6 +44,8 @@ pub enum Refusal {
     NotEnrolled,
     #[error("the probe was made from the frames of the enrolment itself")]
     CaptureReplayed,
+    #[error("subject is already enrolled; replacing a template needs a replacement challenge")]
+    AlreadyEnrolled,
 }
 
 impl Refusal {
@@ -66,6 +68,7 @@ impl Refusal {
             Refusal::TemplateMismatch => "template_mismatch",
             Refusal::NotEnrolled => "not_enrolled",
             Refusal::CaptureReplayed => "capture_replayed",
+            Refusal::AlreadyEnrolled => "already_enrolled",
         }
     }
 
@@ -78,6 +81,7 @@ impl Refusal {
             Refusal::EnvelopeTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::UnknownSubject | Refusal::NotEnrolled => StatusCode::NOT_FOUND,
             Refusal::TemplateMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::AlreadyEnrolled => StatusCode::CONFLICT,
             _ => StatusCode::FORBIDDEN,
         }
     }
@@ -97,8 +101,20 @@ pub enum ApiError {
     Conflict,
     #[error("invalid request: {0}")]
     BadRequest(&'static str),
+    /// A request the HTTP layer could not take apart (JSON syntax, media
+    /// type, path decoding), with its own status and code.
+    #[error("{message}")]
+    Rejected {
+        status: StatusCode,
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("too many failed verifications: the subject is locked for a while")]
+    SubjectLocked { retry_after: u64 },
+    #[error("too many failed authentications from this client or for this credential")]
+    TooManyFailures { retry_after: u64 },
     #[error("storage error")]
-    Storage(#[from] DbError),
+    Storage(DbError),
     #[error("key store error")]
     Keys(#[from] KeyStoreError),
     #[error("stored data failed its integrity check")]
@@ -113,6 +129,11 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict => (StatusCode::CONFLICT, "conflict"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Rejected { status, code, .. } => (*status, code),
+            ApiError::SubjectLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, "subject_locked"),
+            ApiError::TooManyFailures { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_auth_failures")
+            }
             ApiError::Storage(_) | ApiError::Keys(_) | ApiError::Integrity => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -132,9 +153,41 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
     response
 }
 
+/// A guard that failed inside a transaction is the refusal it stands for
+/// (see [`crate::db::Stmt::guard`]); any other storage error is internal.
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::GuardFailed(tag) => match tag {
+                "unknown_subject" => Refusal::UnknownSubject.into(),
+                "no_valid_consent" => Refusal::NoValidConsent.into(),
+                "already_enrolled" => Refusal::AlreadyEnrolled.into(),
+                "not_enrolled" => Refusal::NotEnrolled.into(),
+                "not_found" => ApiError::NotFound,
+                "conflict" => ApiError::Conflict,
+                _ => ApiError::Storage(e),
+            },
+            e => ApiError::Storage(e),
+        }
+    }
+}
+
+/// Adds `Retry-After` to a response.
+pub fn with_retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        if let ApiError::SubjectLocked { retry_after } | ApiError::TooManyFailures { retry_after } =
+            self
+        {
+            return with_retry_after(error_response(status, code, &self.to_string()), retry_after);
+        }
         if status.is_server_error() {
             // For the operator: engine messages hold no parameter values
             // (they are bound, never interpolated), and key errors no key.

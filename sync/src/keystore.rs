@@ -55,6 +55,10 @@ pub enum KeyStoreError {
     Unwrap,
     #[error("a key could not be wrapped")]
     Wrap,
+    #[error(
+        "the key-encryption key is not this database's: start with the key the database was set up with"
+    )]
+    WrongKek,
 }
 
 /// Wraps and unwraps tenant secrets.

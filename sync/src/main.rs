@@ -13,9 +13,12 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use faceseal_sync::api::{AppState, router};
 use faceseal_sync::audit::ChainReport;
+use faceseal_sync::error::ApiError;
 use faceseal_sync::keystore::KekSource;
 use faceseal_sync::limits::LoadLimits;
-use faceseal_sync::service::{NewTenant, Service, ServiceConfig, admin_token_hash};
+use faceseal_sync::service::{
+    KekCheck, NewTenant, Service, ServiceConfig, admin_token_hash, database_has_keys,
+};
 use faceseal_sync::setup::{self, AdminTokenSource, DbLocation};
 
 #[derive(Parser)]
@@ -37,6 +40,11 @@ struct Storage {
     /// File holding the key-encryption key, 64 hex digits (or FACESEAL_SYNC_KEK / FACESEAL_SYNC_KEK_FILE).
     #[arg(long, value_name = "PATH")]
     kek_file: Option<PathBuf>,
+    /// Directory of the key-encryption key and admin token a first run on
+    /// SQLite creates; never the database's directory (or FACESEAL_SYNC_KEY_DIR;
+    /// default: the platform's configuration directory).
+    #[arg(long, value_name = "DIR")]
+    key_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -83,6 +91,15 @@ enum TenantAction {
         quality_threshold: Option<f64>,
         #[arg(long)]
         match_threshold: Option<f64>,
+        /// Failed verifications a subject may have in a window (default 5).
+        #[arg(long)]
+        attempt_limit: Option<i64>,
+        /// That window, in seconds (default 900).
+        #[arg(long)]
+        attempt_window_secs: Option<i64>,
+        /// How long a subject stays locked after using its attempts, in seconds (default 900).
+        #[arg(long)]
+        lockout_secs: Option<i64>,
         #[command(flatten)]
         storage: Storage,
     },
@@ -141,7 +158,12 @@ type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation), AnyError> {
     let location = DbLocation::resolve(storage.db.clone(), storage.database_url.clone());
-    let (kek, source) = setup::load_kek(&location, storage.kek_file.as_deref())?;
+    let key_dir = setup::key_dir(storage.key_dir.as_deref());
+    setup::preflight(&location, storage.kek_file.as_deref(), &key_dir)?;
+    let db = setup::open_database(&location).await?;
+    let has_keys = database_has_keys(db.as_ref()).await?;
+    let (kek, source) =
+        setup::load_kek(&location, storage.kek_file.as_deref(), &key_dir, has_keys)?;
     if announce || matches!(source, KekSource::CreatedFile(_)) {
         match &source {
             KekSource::Environment => eprintln!(
@@ -150,16 +172,24 @@ async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation)
             ),
             KekSource::File(p) => eprintln!("key-encryption key: {}", p.display()),
             KekSource::CreatedFile(p) => eprintln!(
-                "key-encryption key: none configured, created {} (owner-only). Back it up apart from the database: without it nothing can be opened.",
+                "key-encryption key: none configured, created {} (owner-only). Keep it out of the database's backups: a backup holding both can open every tenant, even one deleted since. Back it up apart: without it nothing can be opened.",
                 p.display()
             ),
         }
     }
-    let db = setup::open_database(&location).await?;
-    Ok((
-        Service::new(db, Arc::new(kek), ServiceConfig::default()),
-        location,
-    ))
+    let service = Service::new(db, Arc::new(kek), ServiceConfig::default());
+    // A KEK that is not the database's opens nothing: refuse to serve.
+    let check = service.check_kek().await.map_err(|e| -> AnyError {
+        match e {
+            // Say which key is wrong, not just "key store error".
+            ApiError::Keys(k) => Box::new(k),
+            other => Box::new(other),
+        }
+    })?;
+    if check == KekCheck::Bound && announce {
+        eprintln!("key-encryption key: bound to this database (checked at every start)");
+    }
+    Ok((service, location))
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
@@ -172,7 +202,11 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
             max_queued,
         } => {
             let (service, location) = open(&storage, true).await?;
-            let (token, source) = setup::load_admin_token(&location, admin_token_file.as_deref())?;
+            let (token, source) = setup::load_admin_token(
+                &location,
+                admin_token_file.as_deref(),
+                &setup::key_dir(storage.key_dir.as_deref()),
+            )?;
             eprintln!("database: {}", location.describe());
             match &source {
                 AdminTokenSource::Environment => {
@@ -186,10 +220,7 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
             let mut limits = LoadLimits::for_this_machine();
             limits.max_in_flight = max_in_flight.unwrap_or(limits.max_in_flight);
             limits.max_queued = max_queued.unwrap_or(limits.max_queued);
-            let state = AppState {
-                service,
-                admin_token_hash: Some(admin_token_hash(&token)),
-            };
+            let state = AppState::new(service, Some(admin_token_hash(&token)));
             drop(token);
             let listener = tokio::net::TcpListener::bind(listen).await?;
             eprintln!(
@@ -236,6 +267,9 @@ async fn tenant(action: TenantAction) -> Result<ExitCode, AnyError> {
             liveness_threshold,
             quality_threshold,
             match_threshold,
+            attempt_limit,
+            attempt_window_secs,
+            lockout_secs,
             storage,
         } => {
             let (service, _) = open(&storage, false).await?;
@@ -245,6 +279,9 @@ async fn tenant(action: TenantAction) -> Result<ExitCode, AnyError> {
                     liveness_threshold,
                     quality_threshold,
                     match_threshold,
+                    attempt_limit,
+                    attempt_window_secs,
+                    lockout_secs,
                 })
                 .await?;
             println!("{}", serde_json::to_string_pretty(&created)?);

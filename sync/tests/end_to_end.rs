@@ -152,7 +152,8 @@ async fn real_faces_enrol_verify_revoke_delete_and_shred() {
         let r = device.send(&mut c, &t, &impostor).await;
         let other = r.json().unwrap();
         assert_eq!(other["matched"], false, "{backend:?}: {other}");
-        assert!(other["score"].as_f64().unwrap() < same["score"].as_f64().unwrap());
+        // Decisions only: a score would be a gradient to climb.
+        assert!(same.get("score").is_none() && other.get("score").is_none());
 
         // Consent revoked: refused, and the template is gone.
         let r = c

@@ -1,11 +1,12 @@
 //! Tenant management, behind the admin token.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::AppState;
 use super::auth::Admin;
+use super::extract::{ApiJson, ApiPath};
 use crate::audit::ChainReport;
 use crate::error::ApiError;
 use crate::service::{CreatedTenant, KeyBundle, NewTenant, RevealedSecret, TenantSummary};
@@ -13,7 +14,7 @@ use crate::service::{CreatedTenant, KeyBundle, NewTenant, RevealedSecret, Tenant
 pub async fn create_tenant(
     _: Admin,
     State(state): State<AppState>,
-    Json(new): Json<NewTenant>,
+    ApiJson(new): ApiJson<NewTenant>,
 ) -> Result<(StatusCode, Json<CreatedTenant>), ApiError> {
     Ok((
         StatusCode::CREATED,
@@ -31,7 +32,7 @@ pub async fn list_tenants(
 pub async fn delete_tenant(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.service.delete_tenant(&tenant_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -40,7 +41,7 @@ pub async fn delete_tenant(
 pub async fn bundle(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<KeyBundle>, ApiError> {
     Ok(Json(state.service.bundle(&tenant_id).await?))
 }
@@ -48,7 +49,7 @@ pub async fn bundle(
 pub async fn rotate(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<KeyBundle>, ApiError> {
     Ok(Json(state.service.rotate_tenant_key(&tenant_id).await?))
 }
@@ -56,7 +57,7 @@ pub async fn rotate(
 pub async fn retire(
     _: Admin,
     State(state): State<AppState>,
-    Path((tenant_id, key_id)): Path<(String, String)>,
+    ApiPath((tenant_id, key_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.service.retire_tenant_key(&tenant_id, &key_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -65,7 +66,7 @@ pub async fn retire(
 pub async fn issue_api_key(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let key: RevealedSecret = state.service.issue_api_key(&tenant_id).await?;
     Ok((
@@ -77,7 +78,7 @@ pub async fn issue_api_key(
 pub async fn verify_audit(
     _: Admin,
     State(state): State<AppState>,
-    Path(tenant_id): Path<String>,
+    ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<Json<ChainReport>, ApiError> {
     Ok(Json(state.service.verify_audit(&tenant_id).await?))
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod extract;
 mod tenant;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use axum::routing::{get, post};
 
 use crate::limits::{LoadLimits, LoadShedder};
 use crate::service::Service;
+use crate::throttle::{AuthThrottle, ThrottleLimits};
 
 /// The OpenAPI 3.1 description of the API.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -28,6 +30,26 @@ pub struct AppState {
     pub service: Service,
     /// SHA-256 of the admin token; `None` disables the admin routes.
     pub admin_token_hash: Option<[u8; 32]>,
+    /// Failed authentications per credential and per client address.
+    pub throttle: Arc<AuthThrottle>,
+}
+
+impl AppState {
+    pub fn new(service: Service, admin_token_hash: Option<[u8; 32]>) -> AppState {
+        AppState::with_throttle(service, admin_token_hash, ThrottleLimits::default())
+    }
+
+    pub fn with_throttle(
+        service: Service,
+        admin_token_hash: Option<[u8; 32]>,
+        limits: ThrottleLimits,
+    ) -> AppState {
+        AppState {
+            service,
+            admin_token_hash,
+            throttle: Arc::new(AuthThrottle::new(limits)),
+        }
+    }
 }
 
 /// The whole API with its limits: body size, request deadline, bounded
@@ -74,6 +96,10 @@ pub fn router(state: AppState, limits: LoadLimits) -> Router {
             post(tenant::revoke_consent),
         )
         .route("/v1/challenges", post(tenant::challenge))
+        .route(
+            "/v1/challenges/{challenge_id}",
+            get(tenant::challenge_status),
+        )
         .route("/v1/enrolments", post(tenant::enrol))
         .route("/v1/verifications", post(tenant::verify))
         .route("/v1/audit", get(tenant::audit_entries))
@@ -81,14 +107,47 @@ pub fn router(state: AppState, limits: LoadLimits) -> Router {
         .fallback(|| async {
             crate::error::error_response(StatusCode::NOT_FOUND, "not_found", "no such route")
         })
+        .method_not_allowed_fallback(|| async {
+            crate::error::error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take this method",
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             shedder,
             crate::limits::shed_load,
+        ))
+        // Outermost: a throttled credential or address is refused before
+        // its body is read or it takes a slot.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.throttle),
+            refuse_throttled,
         ))
         .with_state(state)
 }
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Refuses, from memory, a request whose credential or address has used
+/// up its failed authentications.
+async fn refuse_throttled(
+    axum::extract::State(throttle): axum::extract::State<Arc<AuthThrottle>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let keys = crate::throttle::keys_of(request.headers(), peer);
+    match throttle.retry_after(&keys) {
+        Some(retry_after) => {
+            crate::error::ApiError::TooManyFailures { retry_after }.into_response()
+        }
+        None => next.run(request).await,
+    }
 }

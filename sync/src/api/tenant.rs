@@ -1,19 +1,22 @@
-//! Tenant-scoped routes, behind the tenant's API key. Every operation runs
-//! as the key's tenant: ids in paths and envelopes are looked up within it.
+//! Tenant-scoped routes, behind the tenant's API key (and, for envelopes,
+//! a device's capture token). Every operation runs as the credential's
+//! tenant: ids in paths and envelopes are looked up within it.
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use faceseal_core::seal::Purpose;
-use serde::Deserialize;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::auth::TenantCaller;
+use super::auth::{EnvelopeCaller, TenantCaller};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::audit::{AuditEntry, ChainReport};
 use crate::error::ApiError;
 use crate::service::{
-    Challenge, ConsentRecord, ConsentRequest, Enrolled, KeyBundle, SubjectView, Verified,
+    Caller, Challenge, ChallengeRequest, ChallengeStatus, ConsentRecord, ConsentRequest,
+    EnvelopeReply, KeyBundle, SubjectView,
 };
 
 pub async fn bundle(
@@ -32,7 +35,7 @@ pub struct NewSubject {
 pub async fn create_subject(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-    Json(new): Json<NewSubject>,
+    ApiJson(new): ApiJson<NewSubject>,
 ) -> Result<(StatusCode, Json<SubjectView>), ApiError> {
     let view = state
         .service
@@ -44,7 +47,7 @@ pub async fn create_subject(
 pub async fn subject(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-    Path(subject_id): Path<String>,
+    ApiPath(subject_id): ApiPath<String>,
 ) -> Result<Json<SubjectView>, ApiError> {
     Ok(Json(state.service.subject(&caller, &subject_id).await?))
 }
@@ -52,7 +55,7 @@ pub async fn subject(
 pub async fn delete_subject(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-    Path(subject_id): Path<String>,
+    ApiPath(subject_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.service.delete_subject(&caller, &subject_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -61,8 +64,8 @@ pub async fn delete_subject(
 pub async fn grant_consent(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-    Path(subject_id): Path<String>,
-    Json(request): Json<ConsentRequest>,
+    ApiPath(subject_id): ApiPath<String>,
+    ApiJson(request): ApiJson<ConsentRequest>,
 ) -> Result<(StatusCode, Json<ConsentRecord>), ApiError> {
     let record = state
         .service
@@ -74,7 +77,7 @@ pub async fn grant_consent(
 pub async fn list_consents(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-    Path(subject_id): Path<String>,
+    ApiPath(subject_id): ApiPath<String>,
 ) -> Result<Json<Vec<ConsentRecord>>, ApiError> {
     Ok(Json(
         state.service.list_consents(&caller, &subject_id).await?,
@@ -84,7 +87,7 @@ pub async fn list_consents(
 pub async fn revoke_consent(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-    Path((subject_id, consent_ref)): Path<(String, String)>,
+    ApiPath((subject_id, consent_ref)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .service
@@ -93,24 +96,26 @@ pub async fn revoke_consent(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChallengeRequest {
-    purpose: String,
-}
-
 pub async fn challenge(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-    Json(request): Json<ChallengeRequest>,
+    ApiJson(request): ApiJson<ChallengeRequest>,
 ) -> Result<(StatusCode, Json<Challenge>), ApiError> {
-    let purpose = match request.purpose.as_str() {
-        "enrol" => Purpose::Enrol,
-        "verify" => Purpose::Verify,
-        _ => return Err(ApiError::BadRequest("purpose is enrol or verify")),
-    };
-    let challenge = state.service.issue_challenge(&caller, purpose).await?;
+    let challenge = state.service.issue_challenge(&caller, request).await?;
     Ok((StatusCode::CREATED, Json(challenge)))
+}
+
+pub async fn challenge_status(
+    TenantCaller(caller): TenantCaller,
+    State(state): State<AppState>,
+    ApiPath(challenge_id): ApiPath<String>,
+) -> Result<Json<ChallengeStatus>, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .challenge_status(&caller, &challenge_id)
+            .await?,
+    ))
 }
 
 /// Envelopes travel as raw bytes.
@@ -120,9 +125,11 @@ fn envelope_body(headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/octet-stream"));
     if !octets {
-        return Err(ApiError::BadRequest(
-            "send the envelope as application/octet-stream",
-        ));
+        return Err(ApiError::Rejected {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message: "send the envelope as application/octet-stream",
+        });
     }
     if body.is_empty() {
         return Err(ApiError::BadRequest("empty envelope"));
@@ -130,32 +137,92 @@ fn envelope_body(headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The backend gets the decision; a device only the receipt.
+fn reply<T: Serialize>(
+    caller: &Caller,
+    status: StatusCode,
+    challenge_id: String,
+    full: T,
+) -> Response {
+    match caller.capture {
+        Some(_) => (
+            status,
+            Json(EnvelopeReply {
+                challenge_id,
+                status: "decided",
+            }),
+        )
+            .into_response(),
+        None => (status, Json(full)).into_response(),
+    }
+}
+
 pub async fn enrol(
-    TenantCaller(caller): TenantCaller,
+    EnvelopeCaller(caller): EnvelopeCaller,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Enrolled>), ApiError> {
+) -> Result<Response, ApiError> {
     envelope_body(&headers, &body)?;
     let enrolled = state.service.enrol(&caller, &body).await?;
-    Ok((StatusCode::CREATED, Json(enrolled)))
+    let id = enrolled.challenge_id.clone();
+    Ok(reply(&caller, StatusCode::CREATED, id, enrolled))
 }
 
 pub async fn verify(
-    TenantCaller(caller): TenantCaller,
+    EnvelopeCaller(caller): EnvelopeCaller,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Verified>, ApiError> {
+) -> Result<Response, ApiError> {
     envelope_body(&headers, &body)?;
-    Ok(Json(state.service.verify(&caller, &body).await?))
+    let verified = state.service.verify(&caller, &body).await?;
+    let id = verified.challenge_id.clone();
+    Ok(reply(&caller, StatusCode::OK, id, verified))
+}
+
+/// Largest page of audit entries.
+pub const MAX_AUDIT_PAGE: i64 = 1_000;
+const DEFAULT_AUDIT_PAGE: i64 = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries after this sequence number (default: from the first).
+    #[serde(default)]
+    after: i64,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct AuditPage {
+    entries: Vec<AuditEntry>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after: Option<i64>,
 }
 
 pub async fn audit_entries(
     TenantCaller(caller): TenantCaller,
     State(state): State<AppState>,
-) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    Ok(Json(state.service.audit_entries(&caller.tenant_id).await?))
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_AUDIT_PAGE);
+    if !(1..=MAX_AUDIT_PAGE).contains(&limit) || query.after < 0 {
+        return Err(ApiError::BadRequest("limit: 1 to 1000; after: 0 or more"));
+    }
+    let entries = state
+        .service
+        .audit_page(&caller.tenant_id, query.after, limit)
+        .await?;
+    let next_after = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(AuditPage {
+        entries,
+        next_after,
+    }))
 }
 
 pub async fn verify_audit(

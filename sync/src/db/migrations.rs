@@ -4,8 +4,13 @@
 //! would read differently.
 
 /// `(version, script)`.
-pub(crate) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_initial.sql")),
+    (
+        2,
+        include_str!("../../migrations/0002_decisions_attempts_capture.sql"),
+    ),
+];
 
 /// The migrations a database at schema `current` still needs; refuses a
 /// database newer than this binary.
@@ -37,6 +42,10 @@ mod tests {
             pending(MIGRATIONS.len() as i64 + 1),
             Err(crate::db::DbError::SchemaTooNew { .. })
         ));
-        assert!(!sqlite_dialect(MIGRATIONS[0].1).contains("BYTEA"));
+        assert!(
+            MIGRATIONS
+                .iter()
+                .all(|m| !sqlite_dialect(m.1).contains("BYTEA"))
+        );
     }
 }

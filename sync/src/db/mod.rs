@@ -126,6 +126,12 @@ pub enum Expect {
     /// Exactly one: the batch rolls back with [`DbError::Conflict`] otherwise
     /// (optimistic concurrency on the audit chain head).
     One,
+    /// At least one row: the batch rolls back with
+    /// [`DbError::GuardFailed`] carrying this tag otherwise. A guard is how
+    /// a check (the subject exists, the consent is live, nothing is enrolled
+    /// yet) runs inside the transaction of the change it protects, so a
+    /// concurrent delete or revoke cannot slip in between.
+    Guard(&'static str),
 }
 
 /// One statement of an atomic batch.
@@ -152,6 +158,26 @@ impl Stmt {
             expect: Expect::One,
         }
     }
+
+    /// A statement that must touch a row, else the batch fails with `tag`.
+    pub fn guard(tag: &'static str, sql: &'static str, params: Vec<Value>) -> Stmt {
+        Stmt {
+            sql,
+            params,
+            expect: Expect::Guard(tag),
+        }
+    }
+
+    /// Whether `touched` rows satisfy this statement's expectation.
+    pub(crate) fn check(&self, touched: u64) -> Result<(), DbError> {
+        match self.expect {
+            Expect::Any => Ok(()),
+            Expect::One if touched == 1 => Ok(()),
+            Expect::One => Err(DbError::Conflict),
+            Expect::Guard(_) if touched > 0 => Ok(()),
+            Expect::Guard(tag) => Err(DbError::GuardFailed(tag)),
+        }
+    }
 }
 
 /// Which engine a [`Database`] runs on.
@@ -172,8 +198,12 @@ pub enum DbError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("a uniqueness or expectation check failed; retry")]
     Conflict,
+    #[error("a precondition of the change no longer holds ({0})")]
+    GuardFailed(&'static str),
     #[error("unexpected column type")]
     UnexpectedType,
+    #[error("database files: {0}")]
+    Files(#[source] std::io::Error),
     #[error("database worker stopped")]
     WorkerGone,
     #[error("schema is newer ({found}) than this binary knows ({known})")]

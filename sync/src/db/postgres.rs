@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
-use super::{Backend, Database, DbError, DbFuture, Expect, Row, Stmt, Value};
+use super::{Backend, Database, DbError, DbFuture, Row, Stmt, Value};
 
 /// Connections kept open per service instance.
 const POOL_SIZE: usize = 4;
@@ -130,8 +130,18 @@ impl PostgresDatabase {
     }
 }
 
+/// Uniqueness violations, deadlocks and serialisation failures are races
+/// with another transaction: the caller retries or reports a conflict.
 fn conflict_or(e: tokio_postgres::Error) -> DbError {
-    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+    use tokio_postgres::error::SqlState;
+    if [
+        SqlState::UNIQUE_VIOLATION,
+        SqlState::T_R_DEADLOCK_DETECTED,
+        SqlState::T_R_SERIALIZATION_FAILURE,
+    ]
+    .iter()
+    .any(|c| e.code() == Some(c))
+    {
         DbError::Conflict
     } else {
         DbError::Postgres(e)
@@ -166,12 +176,10 @@ impl Database for PostgresDatabase {
                     .collect();
                 let stmt = tx.prepare(&pg_sql(s.sql)).await?;
                 let n = tx.execute(&stmt, &refs).await.map_err(conflict_or)?;
-                if s.expect == Expect::One && n != 1 {
-                    return Err(DbError::Conflict);
-                }
+                s.check(n)?;
                 counts.push(n);
             }
-            tx.commit().await?;
+            tx.commit().await.map_err(conflict_or)?;
             Ok(counts)
         })
     }

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags, ToSql};
+use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 
-use super::{Backend, Database, DbError, DbFuture, Expect, Row, Stmt, Value};
+use super::{Backend, Database, DbError, DbFuture, Row, Stmt, Value};
 
 pub struct SqliteDatabase {
     conn: Arc<Mutex<Connection>>,
@@ -44,6 +44,7 @@ impl SqliteDatabase {
     /// Opens (creating if needed) the database file and brings its schema up
     /// to date.
     pub fn open(path: &Path) -> Result<SqliteDatabase, DbError> {
+        owner_only_files(path).map_err(DbError::Files)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -79,6 +80,34 @@ impl SqliteDatabase {
         .await
         .map_err(|_| DbError::WorkerGone)?
     }
+}
+
+/// The database holds tenant data: create its file owner-only before SQLite
+/// does (SQLite gives the `-wal` and `-shm` files the main file's mode), and
+/// take group and other access from files an older version left readable.
+fn owner_only_files(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    drop(options.open(path)?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            match std::fs::set_permissions(&name, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 fn migrate(conn: &Connection) -> Result<(), DbError> {
@@ -118,7 +147,7 @@ fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>,
 impl Database for SqliteDatabase {
     fn query<'a>(&'a self, sql: &'static str, params: Vec<Value>) -> DbFuture<'a, Vec<Row>> {
         Box::pin(self.with_conn(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let rows = run_query(&tx, sql, &params)?;
             tx.commit()?;
             Ok(rows)
@@ -127,7 +156,10 @@ impl Database for SqliteDatabase {
 
     fn batch<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>> {
         Box::pin(self.with_conn(move |conn| {
-            let tx = conn.transaction()?;
+            // IMMEDIATE: take the write lock before the first read, so a
+            // command-line process writing beside the server cannot change
+            // what a guard checked before the batch commits.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut counts = Vec::with_capacity(stmts.len());
             for s in &stmts {
                 let n = tx
@@ -142,9 +174,7 @@ impl Database for SqliteDatabase {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                if s.expect == Expect::One && n != 1 {
-                    return Err(DbError::Conflict);
-                }
+                s.check(n)?;
                 counts.push(n);
             }
             tx.commit()?;

@@ -11,9 +11,8 @@ const APPEND_ATTEMPTS: usize = 32;
 
 impl Service {
     async fn audit_key(&self, tenant_id: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
-        self.tenant_key(tenant_id, KIND_AUDIT, SINGLE_KEY_ID)
-            .await?
-            .ok_or(ApiError::Integrity)
+        self.required_key(tenant_id, KIND_AUDIT, SINGLE_KEY_ID)
+            .await
     }
 
     /// The stored chain state: entries, mac of the last one, authenticated head.
@@ -44,6 +43,11 @@ impl Service {
 
     /// Appends one entry in the same transaction as `with`: the operation
     /// and its record commit together or not at all.
+    ///
+    /// The chain head's update comes first, so every audited change of a
+    /// tenant takes the tenant's row lock before anything else: on
+    /// PostgreSQL, changes of one tenant run one after another, and the
+    /// guards in `with` see everything committed before them.
     pub(crate) async fn audit_with(
         &self,
         tenant_id: &str,
@@ -58,52 +62,80 @@ impl Service {
         let _serialised = self.audit_lock.lock().await;
         for _ in 0..APPEND_ATTEMPTS {
             let (seq, last_mac, _) = self.chain_head(tenant_id).await?;
-            let mut entry = AuditEntry {
-                seq: seq + 1,
-                at: now(),
-                actor: actor.label(),
-                operation: operation.to_owned(),
-                subject_ref: subject_ref.clone(),
-                outcome: outcome.to_owned(),
-                mac: Vec::new(),
-            };
-            let mac = audit::entry_mac(&key, &last_mac, &entry);
-            entry.mac = mac.to_vec();
-            let head = audit::head_mac(&key, entry.seq, &mac);
-            let mut stmts = with.clone();
-            stmts.push(Stmt::expect_one(
+            let (entry, head) = next_entry(
+                &key,
+                seq,
+                &last_mac,
+                actor,
+                operation,
+                subject_ref.clone(),
+                outcome,
+            );
+            let mut stmts = vec![Stmt::expect_one(
                 "UPDATE tenants SET audit_seq = ?2, audit_last_mac = ?3, audit_head = ?4
                  WHERE tenant_id = ?1 AND audit_seq = ?5",
                 vec![
                     tenant_id.into(),
                     entry.seq.into(),
-                    mac.as_slice().into(),
+                    entry.mac.clone().into(),
                     head.as_slice().into(),
                     seq.into(),
                 ],
-            ));
-            stmts.push(Stmt::new(
-                "INSERT INTO audit_entries (tenant_id, seq, at, actor, operation, subject_ref,
-                                            outcome, mac)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                vec![
-                    tenant_id.into(),
-                    entry.seq.into(),
-                    entry.at.into(),
-                    entry.actor.into(),
-                    entry.operation.into(),
-                    entry.subject_ref.into(),
-                    entry.outcome.into(),
-                    entry.mac.into(),
-                ],
-            ));
+            )];
+            stmts.extend(with.iter().cloned());
+            stmts.push(insert_entry(tenant_id, entry));
             match self.db.batch(stmts).await {
                 Ok(_) => return Ok(()),
                 Err(DbError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DbError::Conflict.into())
+        Err(ApiError::Storage(DbError::Conflict))
+    }
+
+    /// Records a refused request without a write per refusal: the first
+    /// refusal of a kind (tenant, operation, reason) in a window is written
+    /// at once; later ones in that window are only counted, and the count
+    /// rides on the next entry of that kind (`refused:<code>;repeated=<n>`).
+    /// A flood of bad envelopes thus costs one audit row per kind per
+    /// window. Counts not yet written are lost if the process dies.
+    pub(crate) async fn audit_refused(
+        &self,
+        tenant_id: &str,
+        actor: &Actor,
+        operation: &str,
+        subject_id: Option<&str>,
+        code: &str,
+    ) -> Result<(), ApiError> {
+        let Some(repeated) = self.refusals.admit(tenant_id, operation, code) else {
+            return Ok(());
+        };
+        let outcome = if repeated == 0 {
+            format!("refused:{code}")
+        } else {
+            format!("refused:{code};repeated={repeated}")
+        };
+        self.audit(tenant_id, actor, operation, subject_id, &outcome)
+            .await
+    }
+
+    /// Up to `limit` entries after sequence number `after`, in order.
+    pub async fn audit_page(
+        &self,
+        tenant_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, ApiError> {
+        self.chain_head(tenant_id).await?;
+        let rows = self
+            .db
+            .query(
+                "SELECT seq, at, actor, operation, subject_ref, outcome, mac FROM audit_entries
+                 WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                vec![tenant_id.into(), after.into(), limit.into()],
+            )
+            .await?;
+        read_entries(&rows)
     }
 
     /// The tenant's entries in sequence order.
@@ -116,19 +148,7 @@ impl Service {
                 vec![tenant_id.into()],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r[0].int()?,
-                    at: r[1].int()?,
-                    actor: r[2].text()?,
-                    operation: r[3].text()?,
-                    subject_ref: r[4].text()?,
-                    outcome: r[5].text()?,
-                    mac: r[6].blob()?,
-                })
-            })
-            .collect()
+        read_entries(&rows)
     }
 
     /// Checks the tenant's chain and reports the first broken link.
@@ -138,4 +158,63 @@ impl Service {
         let entries = self.audit_entries(tenant_id).await?;
         Ok(audit::verify_chain(&key, &entries, head_seq, &head))
     }
+}
+
+fn read_entries(rows: &[crate::db::Row]) -> Result<Vec<AuditEntry>, ApiError> {
+    rows.iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                seq: r[0].int()?,
+                at: r[1].int()?,
+                actor: r[2].text()?,
+                operation: r[3].text()?,
+                subject_ref: r[4].text()?,
+                outcome: r[5].text()?,
+                mac: r[6].blob()?,
+            })
+        })
+        .collect()
+}
+
+/// The entry following `(seq, last_mac)`, with its mac, and the new head.
+pub(crate) fn next_entry(
+    key: &[u8],
+    seq: i64,
+    last_mac: &[u8],
+    actor: &Actor,
+    operation: &str,
+    subject_ref: String,
+    outcome: &str,
+) -> (AuditEntry, [u8; audit::MAC_LEN]) {
+    let mut entry = AuditEntry {
+        seq: seq + 1,
+        at: now(),
+        actor: actor.label(),
+        operation: operation.to_owned(),
+        subject_ref,
+        outcome: outcome.to_owned(),
+        mac: Vec::new(),
+    };
+    let mac = audit::entry_mac(key, last_mac, &entry);
+    entry.mac = mac.to_vec();
+    let head = audit::head_mac(key, entry.seq, &mac);
+    (entry, head)
+}
+
+pub(crate) fn insert_entry(tenant_id: &str, entry: AuditEntry) -> Stmt {
+    Stmt::new(
+        "INSERT INTO audit_entries (tenant_id, seq, at, actor, operation, subject_ref,
+                                    outcome, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        vec![
+            tenant_id.into(),
+            entry.seq.into(),
+            entry.at.into(),
+            entry.actor.into(),
+            entry.operation.into(),
+            entry.subject_ref.into(),
+            entry.outcome.into(),
+            entry.mac.into(),
+        ],
+    )
 }

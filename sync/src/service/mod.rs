@@ -3,8 +3,12 @@
 //! deletion and the audit trail. Every tenant-scoped query names the
 //! caller's tenant, so an id from one tenant never reaches another's rows.
 
+mod attempts;
 mod audit_log;
 mod biometric;
+mod capture;
+mod kek_check;
+mod refusals;
 mod subjects;
 mod tenants;
 
@@ -16,7 +20,11 @@ use serde::Serialize;
 use crate::db::Database;
 use crate::keystore::KeyStore;
 
-pub use biometric::{Challenge, Enrolled, Verified};
+pub use biometric::{
+    Challenge, ChallengeRequest, ChallengeStatus, Enrolled, EnvelopeReply, Verified,
+};
+pub use capture::parse_token as parse_capture_token;
+pub use kek_check::{KekCheck, database_has_keys};
 pub use subjects::{ConsentRecord, ConsentRequest, SubjectView};
 pub use tenants::{
     Caller, CreatedTenant, KeyBundle, NewTenant, RevealedSecret, TemplateParameters, TenantSummary,
@@ -30,6 +38,9 @@ pub struct ServiceConfig {
     pub challenge_ttl: u64,
     /// How far a device clock may run ahead of the server's, in seconds.
     pub max_clock_skew: u64,
+    /// How long a used or expired challenge (and its decision) stays
+    /// readable by the tenant's backend, in seconds.
+    pub challenge_retention: u64,
 }
 
 impl Default for ServiceConfig {
@@ -37,6 +48,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             challenge_ttl: 120,
             max_clock_skew: 30,
+            challenge_retention: 3_600,
         }
     }
 }
@@ -50,6 +62,7 @@ pub struct Service {
     /// One audit append at a time per process; other instances over the
     /// same database are handled by optimistic concurrency on the chain head.
     audit_lock: Arc<tokio::sync::Mutex<()>>,
+    refusals: Arc<refusals::RefusalSampler>,
 }
 
 impl Service {
@@ -59,6 +72,7 @@ impl Service {
             keys,
             config,
             audit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            refusals: Arc::new(refusals::RefusalSampler::default()),
         }
     }
 
@@ -83,6 +97,8 @@ pub fn now() -> i64 {
 pub enum Actor {
     Admin,
     ApiKey(String),
+    /// A device presenting the capture token of this challenge.
+    Capture(String),
 }
 
 impl Actor {
@@ -90,12 +106,13 @@ impl Actor {
         match self {
             Actor::Admin => "admin".into(),
             Actor::ApiKey(handle) => format!("api-key:{handle}"),
+            Actor::Capture(challenge_id) => format!("capture:{challenge_id}"),
         }
     }
 }
 
-/// Checks an identifier chosen by a client: 1 to `max` bytes, printable, no
-/// white space at the ends.
-fn valid_identifier(id: &str, max: usize) -> bool {
-    !id.is_empty() && id.len() <= max && id.trim() == id && !id.chars().any(char::is_control)
+/// The canonical form of an identifier chosen by a client, or `BadRequest`
+/// with `what` (see [`crate::ident`]).
+fn identifier(id: &str, max: usize, what: &'static str) -> Result<String, crate::error::ApiError> {
+    crate::ident::canonical(id, max).ok_or(crate::error::ApiError::BadRequest(what))
 }

@@ -5,8 +5,8 @@
 use faceseal_core::seal::{MAX_CONSENT_REF_LEN, MAX_SUBJECT_ID_LEN, Purpose};
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Service, now, valid_identifier};
-use crate::db::{DbError, Stmt, execute};
+use super::{Caller, Service, identifier, now};
+use crate::db::{Stmt, Value};
 use crate::error::ApiError;
 use crate::random;
 
@@ -29,9 +29,17 @@ pub struct ConsentRequest {
     /// The version of the consent text the subject agreed to.
     pub text_version: String,
     /// When consent was given (seconds since the epoch); defaults to now.
+    #[serde(default, deserialize_with = "present")]
     pub granted_at: Option<i64>,
-    /// When it lapses, if ever.
+    /// When it lapses, if ever (omit it for never; `null` is refused).
+    #[serde(default, deserialize_with = "present")]
     pub expires_at: Option<i64>,
+}
+
+/// A field that may be omitted but, when present, is a number: `null` is a
+/// client bug, not "never".
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    i64::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +52,30 @@ pub struct ConsentRecord {
     pub granted_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+/// The consent `?3` of subject `?2` for purpose `?4`, unrevoked and
+/// unexpired at `?5`: one definition for the early check and the guard.
+macro_rules! live_consent {
+    () => {
+        "WHERE tenant_id = ?1 AND subject_id = ?2 AND consent_ref = ?3 AND purpose = ?4
+           AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?5)"
+    };
+}
+
+fn live_consent_params(
+    tenant_id: &str,
+    subject_id: &str,
+    consent_ref: &str,
+    purpose: Purpose,
+) -> Vec<Value> {
+    vec![
+        tenant_id.into(),
+        subject_id.into(),
+        consent_ref.into(),
+        purpose_name(purpose).into(),
+        now().into(),
+    ]
 }
 
 pub(crate) fn purpose_name(p: Purpose) -> &'static str {
@@ -62,14 +94,24 @@ fn parse_purpose(s: &str) -> Result<Purpose, ApiError> {
     }
 }
 
-pub(crate) fn check_subject_id(subject_id: &str) -> Result<(), ApiError> {
-    if valid_identifier(subject_id, MAX_SUBJECT_ID_LEN) {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest(
-            "subject_id: 1 to 256 bytes, no control characters",
-        ))
-    }
+/// A subject id as stored: canonical, 1 to 256 bytes.
+pub(crate) fn subject_id(raw: &str) -> Result<String, ApiError> {
+    identifier(
+        raw,
+        MAX_SUBJECT_ID_LEN,
+        "subject_id: 1 to 256 bytes, no control, bidi or invisible characters, not . or ..",
+    )
+}
+
+/// Locks the subject's row inside a transaction (no engine-neutral `SELECT
+/// ... FOR UPDATE`: an update that changes nothing takes the same lock), and
+/// fails the transaction with `tag` if the subject does not exist.
+pub(crate) fn subject_guard(tag: &'static str, tenant_id: &str, subject_id: &str) -> Stmt {
+    Stmt::guard(
+        tag,
+        "UPDATE subjects SET created_at = created_at WHERE tenant_id = ?1 AND subject_id = ?2",
+        vec![tenant_id.into(), subject_id.into()],
+    )
 }
 
 impl Service {
@@ -78,33 +120,28 @@ impl Service {
         caller: &Caller,
         subject_id: &str,
     ) -> Result<SubjectView, ApiError> {
-        check_subject_id(subject_id)?;
+        let subject_id = self::subject_id(subject_id)?;
         let at = now();
-        match execute(
-            self.db.as_ref(),
-            "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES (?1, ?2, ?3)",
-            vec![
-                caller.tenant_id.as_str().into(),
-                subject_id.into(),
-                at.into(),
-            ],
-        )
-        .await
-        {
-            Ok(_) => {}
-            Err(DbError::Conflict) => return Err(ApiError::Conflict),
-            Err(e) => return Err(e.into()),
-        }
-        self.audit(
+        self.audit_with(
             &caller.tenant_id,
             &caller.actor,
             "subject.create",
-            Some(subject_id),
+            Some(&subject_id),
             "ok",
+            vec![Stmt::guard(
+                "conflict",
+                "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, subject_id) DO NOTHING",
+                vec![
+                    caller.tenant_id.as_str().into(),
+                    subject_id.as_str().into(),
+                    at.into(),
+                ],
+            )],
         )
         .await?;
         Ok(SubjectView {
-            subject_id: subject_id.to_owned(),
+            subject_id,
             created_at: at,
             enrolled: false,
             template_id: None,
@@ -116,13 +153,15 @@ impl Service {
         caller: &Caller,
         subject_id: &str,
     ) -> Result<SubjectView, ApiError> {
+        // Ids are stored canonical; one that cannot be is no subject's.
+        let subject_id = self::subject_id(subject_id).map_err(|_| ApiError::NotFound)?;
         let rows = self
             .db
             .query(
                 "SELECT s.created_at, t.template_id FROM subjects s
                  LEFT JOIN templates t ON t.tenant_id = s.tenant_id AND t.subject_id = s.subject_id
                  WHERE s.tenant_id = ?1 AND s.subject_id = ?2",
-                vec![caller.tenant_id.as_str().into(), subject_id.into()],
+                vec![caller.tenant_id.as_str().into(), subject_id.as_str().into()],
             )
             .await?;
         let row = rows.first().ok_or(ApiError::NotFound)?;
@@ -131,47 +170,42 @@ impl Service {
             v => Some(v.text()?),
         };
         Ok(SubjectView {
-            subject_id: subject_id.to_owned(),
+            subject_id,
             created_at: row[0].int()?,
             enrolled: template_id.is_some(),
             template_id,
         })
     }
 
-    /// Hard delete: templates, consent records and the subject row, then the
-    /// engine is asked to purge the freed space.
+    /// Hard delete: consent records, templates, attempt counters and the
+    /// subject row with its audit entry in one transaction, then the engine
+    /// is asked to purge the freed space. The subject's row is locked first,
+    /// so an enrolment racing the deletion either commits before it (and its
+    /// template is deleted) or finds no subject.
     pub async fn delete_subject(&self, caller: &Caller, subject_id: &str) -> Result<(), ApiError> {
-        let tenant: crate::db::Value = caller.tenant_id.as_str().into();
-        let subject: crate::db::Value = subject_id.into();
-        let counts = self
-            .db
-            .batch(vec![
-                Stmt::new(
-                    "DELETE FROM templates WHERE tenant_id = ?1 AND subject_id = ?2",
-                    vec![tenant.clone(), subject.clone()],
-                ),
-                Stmt::new(
-                    "DELETE FROM consents WHERE tenant_id = ?1 AND subject_id = ?2",
-                    vec![tenant.clone(), subject.clone()],
-                ),
-                Stmt::new(
-                    "DELETE FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
-                    vec![tenant, subject],
-                ),
-            ])
-            .await?;
-        if counts[2] == 0 {
-            return Err(ApiError::NotFound);
+        let subject_id = self::subject_id(subject_id).map_err(|_| ApiError::NotFound)?;
+        let params =
+            || -> Vec<Value> { vec![caller.tenant_id.as_str().into(), subject_id.as_str().into()] };
+        let mut stmts = vec![subject_guard("not_found", &caller.tenant_id, &subject_id)];
+        for sql in [
+            "DELETE FROM consents WHERE tenant_id = ?1 AND subject_id = ?2",
+            "DELETE FROM templates WHERE tenant_id = ?1 AND subject_id = ?2",
+            "DELETE FROM subject_attempts WHERE tenant_id = ?1 AND subject_id = ?2",
+            "DELETE FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
+        ] {
+            stmts.push(Stmt::new(sql, params()));
         }
-        self.db.purge_deleted().await?;
-        self.audit(
+        self.audit_with(
             &caller.tenant_id,
             &caller.actor,
             "subject.delete",
-            Some(subject_id),
+            Some(&subject_id),
             "ok",
+            stmts,
         )
-        .await
+        .await?;
+        self.db.purge_deleted().await?;
+        Ok(())
     }
 
     pub async fn grant_consent(
@@ -181,9 +215,11 @@ impl Service {
         request: ConsentRequest,
     ) -> Result<ConsentRecord, ApiError> {
         let purpose = parse_purpose(&request.purpose)?;
-        if !valid_identifier(&request.text_version, MAX_TEXT_VERSION) {
-            return Err(ApiError::BadRequest("text_version: 1 to 64 bytes"));
-        }
+        let text_version = identifier(
+            &request.text_version,
+            MAX_TEXT_VERSION,
+            "text_version: 1 to 64 bytes, no control, bidi or invisible characters",
+        )?;
         let at = now();
         let granted_at = request.granted_at.unwrap_or(at);
         if granted_at > at + self.config.max_clock_skew as i64 {
@@ -192,38 +228,39 @@ impl Service {
         if request.expires_at.is_some_and(|e| e <= granted_at) {
             return Err(ApiError::BadRequest("expires_at must follow granted_at"));
         }
-        self.subject(caller, subject_id).await?;
+        let subject_id = self::subject_id(subject_id).map_err(|_| ApiError::NotFound)?;
         let consent_ref = format!("consent-{}", random::id());
         debug_assert!(consent_ref.len() <= MAX_CONSENT_REF_LEN);
-        execute(
-            self.db.as_ref(),
-            "INSERT INTO consents (tenant_id, consent_ref, subject_id, purpose, text_version,
-                                   granted_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            vec![
-                caller.tenant_id.as_str().into(),
-                consent_ref.as_str().into(),
-                subject_id.into(),
-                purpose_name(purpose).into(),
-                request.text_version.as_str().into(),
-                granted_at.into(),
-                request.expires_at.into(),
-            ],
-        )
-        .await?;
-        self.audit(
+        self.audit_with(
             &caller.tenant_id,
             &caller.actor,
             "consent.grant",
-            Some(subject_id),
+            Some(&subject_id),
             "ok",
+            vec![
+                subject_guard("not_found", &caller.tenant_id, &subject_id),
+                Stmt::new(
+                    "INSERT INTO consents (tenant_id, consent_ref, subject_id, purpose,
+                                           text_version, granted_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    vec![
+                        caller.tenant_id.as_str().into(),
+                        consent_ref.as_str().into(),
+                        subject_id.as_str().into(),
+                        purpose_name(purpose).into(),
+                        text_version.as_str().into(),
+                        granted_at.into(),
+                        request.expires_at.into(),
+                    ],
+                ),
+            ],
         )
         .await?;
         Ok(ConsentRecord {
             consent_ref,
-            subject_id: subject_id.to_owned(),
+            subject_id,
             purpose: purpose_name(purpose).into(),
-            text_version: request.text_version,
+            text_version,
             granted_at,
             expires_at: request.expires_at,
             revoked_at: None,
@@ -235,7 +272,8 @@ impl Service {
         caller: &Caller,
         subject_id: &str,
     ) -> Result<Vec<ConsentRecord>, ApiError> {
-        self.subject(caller, subject_id).await?;
+        let subject_id = self.subject(caller, subject_id).await?.subject_id;
+        let subject_id = subject_id.as_str();
         let rows = self
             .db
             .query(
@@ -260,48 +298,65 @@ impl Service {
             .collect()
     }
 
-    /// Revokes a consent and deletes the subject's templates, atomically.
+    /// Revokes a consent and deletes the subject's templates, with its audit
+    /// entry, atomically. The consent's row is updated first, so an
+    /// enrolment racing the revocation either commits before it (and its
+    /// template is deleted here) or finds the consent revoked.
     pub async fn revoke_consent(
         &self,
         caller: &Caller,
         subject_id: &str,
         consent_ref: &str,
     ) -> Result<(), ApiError> {
-        let tenant: crate::db::Value = caller.tenant_id.as_str().into();
-        let counts = self
-            .db
-            .batch(vec![
-                Stmt::new(
+        let subject_id = self::subject_id(subject_id).map_err(|_| ApiError::NotFound)?;
+        let tenant: Value = caller.tenant_id.as_str().into();
+        self.audit_with(
+            &caller.tenant_id,
+            &caller.actor,
+            "consent.revoke",
+            Some(&subject_id),
+            "ok",
+            vec![
+                Stmt::guard(
+                    "not_found",
                     "UPDATE consents SET revoked_at = ?4
                      WHERE tenant_id = ?1 AND subject_id = ?2 AND consent_ref = ?3
                        AND revoked_at IS NULL",
                     vec![
                         tenant.clone(),
-                        subject_id.into(),
+                        subject_id.as_str().into(),
                         consent_ref.into(),
                         now().into(),
                     ],
                 ),
                 Stmt::new(
-                    "DELETE FROM templates WHERE tenant_id = ?1 AND subject_id = ?2
-                     AND EXISTS (SELECT 1 FROM consents WHERE tenant_id = ?1 AND subject_id = ?2
-                                 AND consent_ref = ?3)",
-                    vec![tenant, subject_id.into(), consent_ref.into()],
+                    "DELETE FROM templates WHERE tenant_id = ?1 AND subject_id = ?2",
+                    vec![tenant, subject_id.as_str().into()],
                 ),
-            ])
-            .await?;
-        if counts[0] == 0 {
-            return Err(ApiError::NotFound);
-        }
-        self.db.purge_deleted().await?;
-        self.audit(
-            &caller.tenant_id,
-            &caller.actor,
-            "consent.revoke",
-            Some(subject_id),
-            "ok",
+            ],
         )
-        .await
+        .await?;
+        self.db.purge_deleted().await?;
+        Ok(())
+    }
+
+    /// Inside an enrolment's transaction: locks the consent's row and fails
+    /// the transaction with `no_valid_consent` unless it is a live consent
+    /// of this subject for `purpose`.
+    pub(crate) fn consent_guard(
+        tenant_id: &str,
+        subject_id: &str,
+        consent_ref: &str,
+        purpose: Purpose,
+    ) -> Stmt {
+        Stmt::guard(
+            "no_valid_consent",
+            concat!(
+                "UPDATE consents SET granted_at = granted_at ",
+                live_consent!()
+            ),
+            live_consent_params(tenant_id, subject_id, consent_ref, purpose),
+        )
     }
 
     /// Whether `consent_ref` is a live consent of this subject for `purpose`.
@@ -315,16 +370,8 @@ impl Service {
         let rows = self
             .db
             .query(
-                "SELECT 1 FROM consents
-                 WHERE tenant_id = ?1 AND subject_id = ?2 AND consent_ref = ?3 AND purpose = ?4
-                   AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?5)",
-                vec![
-                    tenant_id.into(),
-                    subject_id.into(),
-                    consent_ref.into(),
-                    purpose_name(purpose).into(),
-                    now().into(),
-                ],
+                concat!("SELECT 1 FROM consents ", live_consent!()),
+                live_consent_params(tenant_id, subject_id, consent_ref, purpose),
             )
             .await?;
         Ok(!rows.is_empty())

@@ -8,9 +8,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{Actor, Service, now, valid_identifier};
-use crate::audit::{self, GENESIS};
-use crate::db::{Stmt, Value, execute};
+use super::audit_log::{insert_entry, next_entry};
+use super::{Actor, Service, identifier, now};
+use crate::audit::GENESIS;
+use crate::db::{Stmt, Value};
 use crate::error::ApiError;
 use crate::keystore::WrapLabel;
 use crate::random;
@@ -38,7 +39,19 @@ pub struct NewTenant {
     pub liveness_threshold: Option<f64>,
     pub quality_threshold: Option<f64>,
     pub match_threshold: Option<f64>,
+    /// Failed verifications a subject may have in a window (default 5).
+    pub attempt_limit: Option<i64>,
+    /// That window, in seconds (default 900).
+    pub attempt_window_secs: Option<i64>,
+    /// How long a subject that used up its attempts stays locked, in
+    /// seconds (default 900).
+    pub lockout_secs: Option<i64>,
 }
+
+/// Attempt-limit defaults: five failures in 15 minutes lock for 15 minutes.
+pub const DEFAULT_ATTEMPT_LIMIT: i64 = 5;
+pub const DEFAULT_ATTEMPT_WINDOW: i64 = 900;
+pub const DEFAULT_LOCKOUT: i64 = 900;
 
 /// A secret revealed once to its owner (an API key, a template secret):
 /// wiped when dropped, hidden from `Debug`.
@@ -113,6 +126,9 @@ pub struct TenantSummary {
 pub struct Caller {
     pub tenant_id: String,
     pub actor: Actor,
+    /// For a device holding a capture token: the one challenge it may
+    /// answer (see `capture`).
+    pub capture: Option<String>,
 }
 
 /// Row of the tenant's settings.
@@ -122,6 +138,23 @@ pub(crate) struct TenantRow {
     pub match_threshold: f64,
     pub params: IomParams,
     pub key_version: u32,
+    pub attempt_limit: i64,
+    pub attempt_window: i64,
+    pub lockout: i64,
+}
+
+fn bounded(
+    value: Option<i64>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    what: &'static str,
+) -> Result<i64, ApiError> {
+    let v = value.unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(ApiError::BadRequest(what))
+    }
 }
 
 fn threshold(value: Option<f64>, default: f64) -> Result<f64, ApiError> {
@@ -140,16 +173,32 @@ impl Service {
     /// Creates a tenant with a fresh sealing key, data key, audit key and
     /// API key.
     pub async fn create_tenant(&self, new: NewTenant) -> Result<CreatedTenant, ApiError> {
-        let tenant_id = new.tenant_id;
-        if !valid_identifier(&tenant_id, MAX_TENANT_ID)
-            || !tenant_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        const WHAT: &str = "tenant_id: 1 to 64 of A-Z a-z 0-9 - _ ., not . or ..";
+        let tenant_id = identifier(&new.tenant_id, MAX_TENANT_ID, WHAT)?;
+        if !tenant_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
-            return Err(ApiError::BadRequest(
-                "tenant_id: 1 to 64 of A-Z a-z 0-9 - _ .",
-            ));
+            return Err(ApiError::BadRequest(WHAT));
         }
+        let attempt_limit = bounded(
+            new.attempt_limit,
+            DEFAULT_ATTEMPT_LIMIT,
+            1..=1_000,
+            "attempt_limit: 1 to 1000",
+        )?;
+        let attempt_window = bounded(
+            new.attempt_window_secs,
+            DEFAULT_ATTEMPT_WINDOW,
+            1..=86_400 * 30,
+            "attempt_window_secs: 1 to 2592000",
+        )?;
+        let lockout = bounded(
+            new.lockout_secs,
+            DEFAULT_LOCKOUT,
+            1..=86_400 * 30,
+            "lockout_secs: 1 to 2592000",
+        )?;
         let liveness = threshold(new.liveness_threshold, DEFAULT_LIVENESS_THRESHOLD)?;
         let quality = threshold(new.quality_threshold, DEFAULT_QUALITY_THRESHOLD)?;
         let matching = MatchThreshold::new(
@@ -164,13 +213,23 @@ impl Service {
         let data_key = Zeroizing::new(random::bytes::<32>());
         let audit_key = Zeroizing::new(random::bytes::<32>());
         let params = IomParams::DEFAULT;
-        let head = audit::head_mac(audit_key.as_slice(), 0, &GENESIS);
+        // The tenant's first audit entry commits with the tenant.
+        let (entry, head) = next_entry(
+            audit_key.as_slice(),
+            0,
+            &GENESIS,
+            &Actor::Admin,
+            "tenant.create",
+            String::new(),
+            "ok",
+        );
+        let first_mac = entry.mac.clone();
 
         let mut stmts = vec![Stmt::new(
             "INSERT INTO tenants (tenant_id, created_at, liveness_threshold, quality_threshold,
                match_threshold, template_m, template_q, template_key_version, current_seal_key,
-               audit_seq, audit_last_mac, audit_head)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 0, ?9, ?10)",
+               audit_seq, audit_last_mac, audit_head, attempt_limit, attempt_window, lockout)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9, ?10, ?11, ?12, ?13)",
             vec![
                 tenant_id.as_str().into(),
                 at.into(),
@@ -180,10 +239,14 @@ impl Service {
                 i64::from(params.hashes()).into(),
                 i64::from(params.window()).into(),
                 seal_key_id.as_str().into(),
-                GENESIS.as_slice().into(),
+                first_mac.into(),
                 head.as_slice().into(),
+                attempt_limit.into(),
+                attempt_window.into(),
+                lockout.into(),
             ],
         )];
+        stmts.push(insert_entry(&tenant_id, entry));
         stmts.push(self.key_row(
             &tenant_id,
             KIND_SEAL,
@@ -215,8 +278,6 @@ impl Service {
             Err(crate::db::DbError::Conflict) => return Err(ApiError::Conflict),
             Err(e) => return Err(e.into()),
         }
-        self.audit(&tenant_id, &Actor::Admin, "tenant.create", None, "ok")
-            .await?;
         let template_secret = RevealedSecret(hex::encode(random::bytes::<32>()));
         Ok(CreatedTenant {
             bundle: self.bundle(&tenant_id).await?,
@@ -283,7 +344,7 @@ impl Service {
             .db
             .query(
                 "SELECT liveness_threshold, quality_threshold, match_threshold, template_m,
-                        template_q, template_key_version
+                        template_q, template_key_version, attempt_limit, attempt_window, lockout
                  FROM tenants WHERE tenant_id = ?1",
                 vec![tenant_id.into()],
             )
@@ -300,6 +361,9 @@ impl Service {
             match_threshold: r[2].real()?,
             params,
             key_version: u32::try_from(r[5].int()?).map_err(|_| ApiError::Integrity)?,
+            attempt_limit: r[6].int()?,
+            attempt_window: r[7].int()?,
+            lockout: r[8].int()?,
         })
     }
 
@@ -330,12 +394,13 @@ impl Service {
                 retired: r[2].opt_int()?.is_some(),
             });
         }
-        let public_key = keys
+        let Some(public_key) = keys
             .iter()
             .find(|k| k.key_id == current)
-            .ok_or(ApiError::Integrity)?
-            .public_key
-            .clone();
+            .map(|k| k.public_key.clone())
+        else {
+            return Err(self.missing_key(tenant_id).await);
+        };
         Ok(KeyBundle {
             tenant_id: tenant_id.to_owned(),
             key_id: current,
@@ -366,17 +431,21 @@ impl Service {
             key.to_bytes().as_slice(),
             at,
         )?;
-        self.db
-            .batch(vec![
+        self.audit_with(
+            tenant_id,
+            &Actor::Admin,
+            "key.rotate",
+            None,
+            "ok",
+            vec![
                 insert,
-                Stmt::expect_one(
+                Stmt::new(
                     "UPDATE tenants SET current_seal_key = ?2 WHERE tenant_id = ?1",
                     vec![tenant_id.into(), key_id.as_str().into()],
                 ),
-            ])
-            .await?;
-        self.audit(tenant_id, &Actor::Admin, "key.rotate", None, "ok")
-            .await?;
+            ],
+        )
+        .await?;
         self.bundle(tenant_id).await
     }
 
@@ -396,48 +465,50 @@ impl Service {
                 "the current key cannot be retired: rotate first",
             ));
         }
-        let n = execute(
-            self.db.as_ref(),
-            "UPDATE tenant_keys SET retired_at = ?3, wrapped = ?4
-             WHERE tenant_id = ?1 AND kind = 'seal' AND key_id = ?2 AND retired_at IS NULL",
-            vec![
-                tenant_id.into(),
-                key_id.into(),
-                now().into(),
-                Vec::new().into(),
-            ],
+        self.audit_with(
+            tenant_id,
+            &Actor::Admin,
+            "key.retire",
+            None,
+            "ok",
+            vec![Stmt::guard(
+                "not_found",
+                "UPDATE tenant_keys SET retired_at = ?3, wrapped = ?4
+                 WHERE tenant_id = ?1 AND kind = 'seal' AND key_id = ?2 AND retired_at IS NULL
+                   AND key_id <> (SELECT current_seal_key FROM tenants WHERE tenant_id = ?1)",
+                vec![
+                    tenant_id.into(),
+                    key_id.into(),
+                    now().into(),
+                    Vec::new().into(),
+                ],
+            )],
         )
         .await?;
-        if n == 0 {
-            return Err(ApiError::NotFound);
-        }
         self.db.purge_deleted().await?;
-        self.audit(tenant_id, &Actor::Admin, "key.retire", None, "ok")
-            .await
+        Ok(())
     }
 
-    /// Deletes a tenant: its wrapped keys and API keys first, in their own
-    /// transaction (crypto-shredding: from then on nothing of the tenant can
-    /// be opened, even from a backup), then every row.
+    /// Deletes a tenant in one transaction: its row is locked first (every
+    /// audited change of the tenant waits for it, then finds no tenant),
+    /// then its wrapped keys and API keys (crypto-shredding: from then on
+    /// nothing of the tenant can be opened, even from a backup), then every
+    /// row. A reader that looked the tenant up before the deletion and its
+    /// keys after it is told the tenant is gone, not an internal error
+    /// (see [`Service::missing_key`]).
     pub async fn delete_tenant(&self, tenant_id: &str) -> Result<(), ApiError> {
-        self.tenant_row(tenant_id).await?;
-        self.db
-            .batch(vec![
-                Stmt::new(
-                    "DELETE FROM tenant_keys WHERE tenant_id = ?1",
-                    vec![tenant_id.into()],
-                ),
-                Stmt::new(
-                    "DELETE FROM api_keys WHERE tenant_id = ?1",
-                    vec![tenant_id.into()],
-                ),
-            ])
-            .await?;
-        let mut stmts = Vec::new();
+        let mut stmts = vec![Stmt::guard(
+            "not_found",
+            "UPDATE tenants SET audit_seq = audit_seq WHERE tenant_id = ?1",
+            vec![tenant_id.into()],
+        )];
         for sql in [
+            "DELETE FROM tenant_keys WHERE tenant_id = ?1",
+            "DELETE FROM api_keys WHERE tenant_id = ?1",
             "DELETE FROM templates WHERE tenant_id = ?1",
             "DELETE FROM consents WHERE tenant_id = ?1",
             "DELETE FROM challenges WHERE tenant_id = ?1",
+            "DELETE FROM subject_attempts WHERE tenant_id = ?1",
             "DELETE FROM subjects WHERE tenant_id = ?1",
             "DELETE FROM audit_entries WHERE tenant_id = ?1",
             "DELETE FROM tenants WHERE tenant_id = ?1",
@@ -454,9 +525,15 @@ impl Service {
     pub async fn issue_api_key(&self, tenant_id: &str) -> Result<RevealedSecret, ApiError> {
         self.tenant_row(tenant_id).await?;
         let (key, stmt) = new_api_key(tenant_id, now());
-        self.db.batch(vec![stmt]).await?;
-        self.audit(tenant_id, &Actor::Admin, "api-key.issue", None, "ok")
-            .await?;
+        self.audit_with(
+            tenant_id,
+            &Actor::Admin,
+            "api-key.issue",
+            None,
+            "ok",
+            vec![stmt],
+        )
+        .await?;
         Ok(key)
     }
 
@@ -482,6 +559,7 @@ impl Service {
         Ok(Caller {
             tenant_id: row[0].text()?,
             actor: Actor::ApiKey(handle.to_owned()),
+            capture: None,
         })
     }
 
@@ -512,6 +590,30 @@ impl Service {
         Ok(Some(self.keys.unwrap(&label, &row[0].blob()?)?))
     }
 
+    /// A key the tenant must have (its data key, its audit key).
+    pub(crate) async fn required_key(
+        &self,
+        tenant_id: &str,
+        kind: &'static str,
+        key_id: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+        match self.tenant_key(tenant_id, kind, key_id).await? {
+            Some(key) => Ok(key),
+            None => Err(self.missing_key(tenant_id).await),
+        }
+    }
+
+    /// What a missing key means: the tenant was deleted while the request
+    /// ran (its credentials are dead: 401), or the database lost a key it
+    /// must have (integrity).
+    pub(crate) async fn missing_key(&self, tenant_id: &str) -> ApiError {
+        match self.tenant_row(tenant_id).await {
+            Err(ApiError::NotFound) => ApiError::Unauthorized,
+            Err(e) => e,
+            Ok(_) => ApiError::Integrity,
+        }
+    }
+
     /// The tenant's X25519 secret for `key_id`, if usable.
     pub(crate) async fn sealing_key(
         &self,
@@ -536,17 +638,23 @@ impl Service {
     }
 }
 
-/// Splits an untrusted `fsk_<handle>_<secret>` into handle and secret; the
-/// handle must be 32 hex digits, the secret 64.
+/// Splits an untrusted `fsk_<handle>_<secret>` into handle and secret.
 fn parse_api_key(presented: &str) -> Option<(&str, &str)> {
+    split_token(presented, API_KEY_PREFIX)
+}
+
+/// Splits an untrusted `<prefix>_<id>_<secret>` (an API key, a capture
+/// token) into id and secret; the id must be 32 hex digits, the secret 64.
+pub(crate) fn split_token<'a>(presented: &'a str, prefix: &str) -> Option<(&'a str, &'a str)> {
     let mut parts = presented.splitn(3, '_');
-    let (Some(API_KEY_PREFIX), Some(handle), Some(secret)) =
-        (parts.next(), parts.next(), parts.next())
-    else {
+    if parts.next() != Some(prefix) {
+        return None;
+    }
+    let (Some(id), Some(secret)) = (parts.next(), parts.next()) else {
         return None;
     };
     let hex_of = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
-    (hex_of(handle, 32) && hex_of(secret, 64)).then_some((handle, secret))
+    (hex_of(id, 32) && hex_of(secret, 64)).then_some((id, secret))
 }
 
 fn new_api_key(tenant_id: &str, at: i64) -> (RevealedSecret, Stmt) {

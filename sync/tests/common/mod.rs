@@ -19,6 +19,7 @@ use faceseal_sync::db::{Database, PostgresDatabase, SqliteDatabase};
 use faceseal_sync::keystore::KekKeyStore;
 use faceseal_sync::limits::LoadLimits;
 use faceseal_sync::service::{Service, ServiceConfig, admin_token_hash};
+use faceseal_sync::throttle::ThrottleLimits;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
@@ -59,6 +60,7 @@ pub struct TestServer {
     schema: String,
     config: ServiceConfig,
     limits: LoadLimits,
+    throttle: ThrottleLimits,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -82,7 +84,47 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let kek = faceseal_sync::random::bytes::<32>();
         let schema = format!("t_{}", faceseal_sync::random::id());
-        TestServer::launch(backend, config, limits, dir, kek, schema).await
+        TestServer::launch(
+            backend,
+            config,
+            limits,
+            dir,
+            kek,
+            schema,
+            generous_throttle(),
+        )
+        .await
+    }
+
+    /// Another server over the same database and KEK (a second instance
+    /// behind the load balancer, for PostgreSQL).
+    pub async fn sibling(&self) -> TestServer {
+        TestServer::launch(
+            self.backend,
+            self.config.clone(),
+            self.limits,
+            tempfile::tempdir().unwrap(),
+            self.kek,
+            self.schema.clone(),
+            self.throttle,
+        )
+        .await
+    }
+
+    pub async fn start_throttled(backend: Backend, throttle: ThrottleLimits) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let kek = faceseal_sync::random::bytes::<32>();
+        let schema = format!("t_{}", faceseal_sync::random::id());
+        TestServer::launch(
+            backend,
+            ServiceConfig::default(),
+            LoadLimits::for_this_machine(),
+            dir,
+            kek,
+            schema,
+            throttle,
+        )
+        .await
     }
 
     async fn launch(
@@ -92,6 +134,7 @@ impl TestServer {
         dir: tempfile::TempDir,
         kek: [u8; 32],
         schema: String,
+        throttle: ThrottleLimits,
     ) -> TestServer {
         let (db, db_path): (Arc<dyn Database>, _) = match backend {
             Backend::Sqlite => {
@@ -112,10 +155,9 @@ impl TestServer {
         };
         let keys = Arc::new(KekKeyStore::from_bytes(&kek));
         let service = Service::new(db, keys, config.clone());
-        let state = AppState {
-            service: service.clone(),
-            admin_token_hash: Some(admin_token_hash(ADMIN)),
-        };
+        service.check_kek().await.unwrap();
+        let state =
+            AppState::with_throttle(service.clone(), Some(admin_token_hash(ADMIN)), throttle);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -137,6 +179,7 @@ impl TestServer {
             schema,
             config,
             limits,
+            throttle,
             _dir: dir,
             shutdown: Some(tx),
             task: Some(task),
@@ -164,6 +207,7 @@ impl TestServer {
             dir,
             self.kek,
             self.schema.clone(),
+            self.throttle,
         )
         .await
     }
@@ -208,11 +252,22 @@ impl TestServer {
             "api_keys" => "SELECT COUNT(*) FROM api_keys",
             "audit_entries" => "SELECT COUNT(*) FROM audit_entries",
             "challenges" => "SELECT COUNT(*) FROM challenges",
+            "subject_attempts" => "SELECT COUNT(*) FROM subject_attempts",
             _ => panic!("unknown table"),
         };
         self.service.database().query(sql, vec![]).await.unwrap()[0][0]
             .int()
             .unwrap()
+    }
+}
+
+/// The suites make many deliberate authentication failures from one
+/// address; only the throttle's own test runs with the real limits.
+pub fn generous_throttle() -> ThrottleLimits {
+    ThrottleLimits {
+        per_credential: 1_000_000,
+        per_address: 1_000_000,
+        ..ThrottleLimits::default()
     }
 }
 
@@ -284,6 +339,35 @@ pub async fn challenge(c: &mut HttpClient, t: &Tenant, purpose: Purpose) -> Chal
     let mut nonce = [0u8; 32];
     hex::decode_to_slice(r.json().unwrap()["nonce"].as_str().unwrap(), &mut nonce).unwrap();
     ChallengeNonce::from_bytes(nonce)
+}
+
+/// Issues a challenge from a JSON request and returns the whole answer.
+pub async fn challenge_for(c: &mut HttpClient, t: &Tenant, request: Value) -> Value {
+    let r = c
+        .post_json("/v1/challenges", t.key(), request)
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    r.json().unwrap()
+}
+
+/// The nonce of a challenge answer.
+pub fn nonce_of(challenge: &Value) -> ChallengeNonce {
+    let mut nonce = [0u8; 32];
+    hex::decode_to_slice(challenge["nonce"].as_str().unwrap(), &mut nonce).unwrap();
+    ChallengeNonce::from_bytes(nonce)
+}
+
+/// A challenge whose enrolment replaces the subject's template.
+pub async fn replace_challenge(c: &mut HttpClient, t: &Tenant, subject: &str) -> ChallengeNonce {
+    nonce_of(
+        &challenge_for(
+            c,
+            t,
+            json!({"purpose": "enrol", "subject_id": subject, "replace": true}),
+        )
+        .await,
+    )
 }
 
 /// The context a device binds, with good scores and the current time.
