@@ -30,6 +30,8 @@ mod inference;
 #[cfg(feature = "pipeline")]
 pub mod liveness;
 #[cfg(feature = "pipeline")]
+pub mod mesh;
+#[cfg(feature = "pipeline")]
 pub mod quality;
 
 pub use embedding::{EMBEDDING_DIM, Embedding};

