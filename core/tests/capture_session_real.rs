@@ -17,29 +17,8 @@ use faceseal_core::liveness::{BurstReason, SecurityLevel};
 use faceseal_core::seal::{self, ChallengeNonce, Purpose, TenantSecretKey};
 use faceseal_core::template::{MatchThreshold, TemplateSecret};
 
-/// The first `n` frames of a NUAA train session, in frame order, with their
-/// capture times (NUAA numbers frames at about 20 a second).
 fn burst(list: &str, dir: &str, prefix: &str, n: usize) -> Vec<(String, u64)> {
-    let root = common::data_dir().join("nuaa");
-    let text = std::fs::read_to_string(root.join(list)).expect("split list");
-    let mut frames: Vec<(String, u64)> = text
-        .lines()
-        .filter(|l| l.split('/').nth(1).is_some_and(|f| f.starts_with(prefix)))
-        .map(|l| {
-            let number: u64 = l
-                .trim_end_matches(".jpg")
-                .rsplit('_')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-            (format!("nuaa/{dir}/{l}"), number * 50)
-        })
-        .collect();
-    frames.sort_by_key(|f| f.1);
-    assert!(frames.len() >= n, "{prefix}: {} frames", frames.len());
-    frames.truncate(n);
-    frames
+    common::nuaa_session(list, dir, prefix, n)
 }
 
 fn bytes(relative: &str) -> Vec<u8> {

@@ -16,22 +16,9 @@ use faceseal_core::{FaceAnalyzer, RgbFrame};
 
 /// The first `n` frames of a session in the train list, in frame order.
 fn session(list: &str, dir: &str, prefix: &str, n: usize) -> Vec<(RgbFrame, u64)> {
-    let root = common::data_dir().join("nuaa");
-    let text = std::fs::read_to_string(root.join(list)).expect("split list");
-    let mut frames: Vec<(String, u64)> = text
-        .lines()
-        .filter(|l| l.split('/').nth(1).is_some_and(|f| f.starts_with(prefix)))
-        .map(|l| {
-            let number = l.trim_end_matches(".jpg").rsplit('_').next().unwrap();
-            (l.to_owned(), number.parse().unwrap())
-        })
-        .collect();
-    frames.sort_by_key(|f| f.1);
-    assert!(frames.len() >= n, "{prefix}: {} frames", frames.len());
-    frames
+    common::nuaa_session(list, dir, prefix, n)
         .into_iter()
-        .take(n)
-        .map(|(rel, number)| (common::picture(&format!("nuaa/{dir}/{rel}")), number * 50))
+        .map(|(rel, t)| (common::picture(&rel), t))
         .collect()
 }
 

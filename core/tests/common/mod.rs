@@ -45,3 +45,30 @@ pub fn picture(relative: &str) -> RgbFrame {
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     decode_image(&bytes, &InputLimits::default()).expect("picture decodes")
 }
+
+/// The first `n` frames of a NUAA session (`prefix`: id, glasses, position,
+/// session) in a split list, in frame order: each picture's path below the
+/// data directory and its capture time (NUAA numbers its webcam frames at
+/// about 20 a second).
+pub fn nuaa_session(list: &str, dir: &str, prefix: &str, n: usize) -> Vec<(String, u64)> {
+    let root = data_dir().join("nuaa");
+    let text = std::fs::read_to_string(root.join(list)).expect("split list");
+    let mut frames: Vec<(String, u64)> = text
+        .lines()
+        .filter(|l| l.split('/').nth(1).is_some_and(|f| f.starts_with(prefix)))
+        .map(|l| {
+            let number: u64 = l
+                .trim_end_matches(".jpg")
+                .rsplit('_')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (format!("nuaa/{dir}/{l}"), number * 50)
+        })
+        .collect();
+    frames.sort_by_key(|f| f.1);
+    assert!(frames.len() >= n, "{prefix}: {} frames", frames.len());
+    frames.truncate(n);
+    frames
+}
