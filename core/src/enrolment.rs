@@ -171,6 +171,10 @@ impl ProtectedCapture {
             created_at,
             liveness_score: self.liveness.score,
             quality_score: self.quality_score,
+            // Decided frame by frame by the texture models alone: the lowest
+            // level. A tenant that requires more refuses it; capture sessions
+            // bind the level their burst decision applied.
+            liveness_level: seal::SecurityLevel::Basic,
         };
         Ok(seal::seal(&self.template, recipient, &context, rng)?)
     }

@@ -22,13 +22,13 @@ const TENANT_SECRET: &str = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2
 const EPHEMERAL_SECRET: &str = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
 
 /// The worked example of `docs/envelope.md`.
-const EXAMPLE_ENVELOPE: &str = "465353450201c55919936309765d6d9f997d554d5a730077000461636d65000c\
+const EXAMPLE_ENVELOPE: &str = "465353450301c55919936309765d6d9f997d554d5a730078000461636d65000c\
     7375626a6563742d30303031010010636f6e73656e742d323032342d30303100\
     0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fc5\
     c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c500\
-    0000006553f1003f7851ec3f6147ae8520f0098930a754748b7ddcb43ef75a0d\
-    bf3a0d26381af4eba4a98eaa9b4e6a4a79599218e21751af73c7728042a4cad2\
-    729609990d066345878bbd2e221119025873ed4dcf";
+    0000006553f1003f7851ec3f6147ae028520f0098930a754748b7ddcb43ef75a\
+    0dbf3a0d26381af4eba4a98eaa9b4e6a219f40c19ac885ad1f1eb578590c714c\
+    a650d2b143f10a5c5dbf67c667c87a1416614c07e4f7";
 
 /// Hands out fixed bytes: makes the ephemeral key of the example reproducible.
 struct FixedBytes(Vec<u8>);
@@ -73,6 +73,7 @@ fn example_context() -> SealContext {
         created_at: 1_700_000_000,
         liveness_score: 0.97,
         quality_score: 0.88,
+        liveness_level: faceseal_core::seal::SecurityLevel::Standard,
     }
 }
 
@@ -188,6 +189,7 @@ fn check_opened(
         c["quality_score_bits"],
         hex::encode(context.quality_score.to_be_bytes())
     );
+    assert_eq!(c["liveness_level"], context.liveness_level.name());
 }
 
 #[test]

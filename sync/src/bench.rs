@@ -228,6 +228,7 @@ async fn sealed(
         created_at: faceseal_sync::service::now() as u64,
         liveness_score: 0.99,
         quality_score: 0.9,
+        liveness_level: faceseal_core::seal::SecurityLevel::Standard,
     };
     let envelope = seal::seal_bytes(
         &template_bytes(indices),

@@ -36,6 +36,8 @@ pub enum Refusal {
     NoValidConsent,
     #[error("liveness score below the tenant's threshold")]
     LivenessTooLow,
+    #[error("the capture's liveness level is below the tenant's")]
+    LivenessLevelTooLow,
     #[error("quality score below the tenant's threshold")]
     QualityTooLow,
     #[error("template parameters or key version differ from the tenant's")]
@@ -64,6 +66,7 @@ impl Refusal {
             Refusal::UnknownSubject => "unknown_subject",
             Refusal::NoValidConsent => "no_valid_consent",
             Refusal::LivenessTooLow => "liveness_too_low",
+            Refusal::LivenessLevelTooLow => "liveness_level_too_low",
             Refusal::QualityTooLow => "quality_too_low",
             Refusal::TemplateMismatch => "template_mismatch",
             Refusal::NotEnrolled => "not_enrolled",

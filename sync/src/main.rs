@@ -85,6 +85,9 @@ enum TenantAction {
     /// Create a tenant; prints its API key and template secret once.
     Create {
         tenant_id: String,
+        /// Liveness level envelopes must be bound to: basic, standard (default) or strict.
+        #[arg(long, value_name = "LEVEL")]
+        liveness_level: Option<String>,
         #[arg(long)]
         liveness_threshold: Option<f64>,
         #[arg(long)]
@@ -264,6 +267,7 @@ async fn tenant(action: TenantAction) -> Result<ExitCode, AnyError> {
     match action {
         TenantAction::Create {
             tenant_id,
+            liveness_level,
             liveness_threshold,
             quality_threshold,
             match_threshold,
@@ -276,6 +280,7 @@ async fn tenant(action: TenantAction) -> Result<ExitCode, AnyError> {
             let created = service
                 .create_tenant(NewTenant {
                     tenant_id,
+                    liveness_level,
                     liveness_threshold,
                     quality_threshold,
                     match_threshold,

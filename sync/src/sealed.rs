@@ -88,6 +88,7 @@ mod tests {
             created_at: 1_000,
             liveness_score: 0.9,
             quality_score: 0.9,
+            liveness_level: faceseal_core::seal::SecurityLevel::Standard,
         }
     }
 

@@ -914,3 +914,64 @@ async fn graceful_shutdown_loses_no_acknowledged_enrolment() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn an_envelope_bound_to_a_lower_liveness_level_is_refused_before_storing() {
+    use faceseal_core::seal::SecurityLevel;
+    for backend in backends() {
+        let s = TestServer::start(backend).await;
+        let t = s.tenant("acme", json!({})).await;
+        let strict = s.tenant("vault", json!({"liveness_level": "strict"})).await;
+        let mut c = s.client();
+        // The bundle publishes the level devices must apply.
+        for (tenant, level) in [(&t, "standard"), (&strict, "strict")] {
+            let r = c.get("/v1/bundle", tenant.key()).await.unwrap();
+            assert_eq!(r.json().unwrap()["liveness_level"], level, "{:?}", r.body);
+        }
+        let r = s
+            .client()
+            .post_json(
+                "/v1/tenants",
+                Some(ADMIN),
+                json!({"tenant_id": "x", "liveness_level": "lenient"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+
+        let payload = template(&indices(7));
+        for (tenant, bound, accepted) in [
+            (&t, SecurityLevel::Basic, false),
+            (&strict, SecurityLevel::Standard, false),
+            (&t, SecurityLevel::Standard, true),
+            (&strict, SecurityLevel::Strict, true),
+        ] {
+            let refs = subject(&mut c, tenant, &format!("s-{}", bound.name()), &["enrol"]).await;
+            let templates_before = s.rows("templates").await;
+            let nonce = challenge(&mut c, tenant, Purpose::Enrol).await;
+            let mut ctx = context(
+                tenant,
+                &format!("s-{}", bound.name()),
+                Purpose::Enrol,
+                &refs[0],
+                nonce,
+            );
+            ctx.liveness_level = bound;
+            let r = post_envelope(
+                &mut c,
+                tenant,
+                Purpose::Enrol,
+                seal_payload(tenant, &ctx, &payload),
+            )
+            .await;
+            if accepted {
+                assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+                assert_eq!(s.rows("templates").await, templates_before + 1);
+            } else {
+                refused(&r, StatusCode::FORBIDDEN, "liveness_level_too_low");
+                assert_eq!(s.rows("templates").await, templates_before);
+            }
+        }
+        s.stop().await;
+    }
+}

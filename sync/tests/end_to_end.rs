@@ -122,7 +122,9 @@ async fn real_faces_enrol_verify_revoke_delete_and_shred() {
     for backend in backends() {
         let s = TestServer::start(backend).await;
         let mut c = s.client();
-        let t = s.tenant("clinic", json!({})).await;
+        // Single LFW photographs, decided frame by frame: the one-shot
+        // enrolment binds the Basic level, which this tenant accepts.
+        let t = s.tenant("clinic", json!({"liveness_level": "basic"})).await;
         let mut secret = [0u8; 32];
         hex::decode_to_slice(&t.template_secret, &mut secret).unwrap();
         let device = Device {
@@ -241,7 +243,7 @@ async fn real_faces_enrol_verify_revoke_delete_and_shred() {
                 assert!(!contains(&disk, w), "a wrapped tenant key is left on disk");
             }
         }
-        let reborn = s.tenant("clinic", json!({})).await;
+        let reborn = s.tenant("clinic", json!({"liveness_level": "basic"})).await;
         refused(
             &post_envelope(&mut c, &reborn, Purpose::Enrol, unsent).await,
             StatusCode::BAD_REQUEST,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Open a faceseal sealed envelope (format version 1) independently of the Rust code.
+"""Open a faceseal sealed envelope (format version 3) independently of the Rust code.
 
 Written from docs/envelope.md alone, on top of the `cryptography` package
 (X25519, HKDF-SHA256, AES-256-GCM-SIV), so that the Rust implementation and the
@@ -35,7 +35,8 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
     sys.exit(3)
 
 MAGIC = b"FSSE"
-VERSION = 2
+VERSION = 3
+LEVELS = {1: "basic", 2: "standard", 3: "strict"}
 SUITE = 1
 MAX_ENVELOPE_LEN = 16 * 1024
 TAG_LEN = 16
@@ -94,6 +95,10 @@ def decode_context(data):
     (ctx["created_at"],) = struct.unpack(">Q", r.take(8, "created_at"))
     ctx["liveness_score_bits"] = r.score("liveness_score")
     ctx["quality_score_bits"] = r.score("quality_score")
+    level = r.take(1, "liveness_level")[0]
+    if level not in LEVELS:
+        raise Refused("unknown liveness level")
+    ctx["liveness_level"] = LEVELS[level]
     if r.pos != len(data):
         raise Refused("trailing context bytes")
     return ctx

@@ -432,6 +432,7 @@ impl CaptureSession {
             challenge: self.config.challenge,
             digest,
             liveness_score: decision.score,
+            level: self.config.level,
         };
         wipe(&mut state);
         let (sealed, template, quality_score) =
@@ -544,6 +545,7 @@ struct SealRequest {
     challenge: ChallengeNonce,
     digest: [u8; 32],
     liveness_score: f32,
+    level: SecurityLevel,
 }
 
 fn protect_and_seal(
@@ -589,6 +591,7 @@ fn protect_and_seal(
             .map_or(0, |d| d.as_secs()),
         liveness_score: request.liveness_score,
         quality_score,
+        liveness_level: request.level,
     };
     let sealed = seal::seal(&template, &tenant.public_key, &context, &mut seal::os_rng())?;
     Ok((sealed, template, quality_score))

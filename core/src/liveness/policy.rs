@@ -28,16 +28,7 @@ use super::fusion::{PassiveEvidence, ScreenEvidence};
 use super::parallax::{ParallaxEvidence, ParallaxLimits, ParallaxVerdict};
 use super::temporal::{TemporalEvidence, TemporalIssue, TemporalLimits};
 
-/// How much evidence of life an operation demands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum SecurityLevel {
-    Basic,
-    #[default]
-    Standard,
-    Strict,
-}
+pub use crate::seal::SecurityLevel;
 
 /// Limits of the screen cues (above any: screen-like).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

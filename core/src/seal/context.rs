@@ -40,6 +40,58 @@ impl Purpose {
     }
 }
 
+/// How much evidence of life an operation demands: the tenant requires one,
+/// the device binds the one it applied into the envelope, and the server
+/// refuses an envelope bound to a lower one. Ordered: `Basic < Standard <
+/// Strict`. What each level checks is in `liveness::policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SecurityLevel {
+    Basic,
+    #[default]
+    Standard,
+    Strict,
+}
+
+impl SecurityLevel {
+    pub const fn code(self) -> u8 {
+        match self {
+            SecurityLevel::Basic => 1,
+            SecurityLevel::Standard => 2,
+            SecurityLevel::Strict => 3,
+        }
+    }
+
+    pub const fn from_code(code: u8) -> Option<SecurityLevel> {
+        match code {
+            1 => Some(SecurityLevel::Basic),
+            2 => Some(SecurityLevel::Standard),
+            3 => Some(SecurityLevel::Strict),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name used in JSON and on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SecurityLevel::Basic => "basic",
+            SecurityLevel::Standard => "standard",
+            SecurityLevel::Strict => "strict",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SecurityLevel> {
+        [
+            SecurityLevel::Basic,
+            SecurityLevel::Standard,
+            SecurityLevel::Strict,
+        ]
+        .into_iter()
+        .find(|l| l.name() == name)
+    }
+}
+
 /// The server's single-use challenge, echoed in the envelope against replay.
 #[derive(Clone, Copy, Eq)]
 pub struct ChallengeNonce([u8; 32]);
@@ -100,6 +152,8 @@ pub struct SealContext {
     pub liveness_score: f32,
     /// Quality score of the capture: finite (a negative zero is written as zero).
     pub quality_score: f32,
+    /// The liveness level the device applied to the capture.
+    pub liveness_level: SecurityLevel,
 }
 
 /// Identifiers are personal data: `Debug` shows their lengths only.
@@ -113,6 +167,7 @@ impl std::fmt::Debug for SealContext {
             .field("created_at", &self.created_at)
             .field("liveness_score", &self.liveness_score)
             .field("quality_score", &self.quality_score)
+            .field("liveness_level", &self.liveness_level)
             .finish_non_exhaustive()
     }
 }
@@ -132,7 +187,8 @@ impl SealContext {
                 + 32
                 + 8
                 + 4
-                + 4,
+                + 4
+                + 1,
         );
         put_str(&mut out, &self.tenant_id, MAX_TENANT_ID_LEN)
             .ok_or(invalid(ContextField::TenantId))?;
@@ -154,6 +210,7 @@ impl SealContext {
                 .ok_or(invalid(ContextField::QualityScore))?
                 .to_be_bytes(),
         );
+        out.push(self.liveness_level.code());
         Ok(out)
     }
 
@@ -170,6 +227,8 @@ impl SealContext {
         let created_at = u64::from_be_bytes(r.take::<8>(ContextField::CreatedAt)?);
         let liveness_score = r.score(ContextField::LivenessScore)?;
         let quality_score = r.score(ContextField::QualityScore)?;
+        let liveness_level = SecurityLevel::from_code(r.take::<1>(ContextField::LivenessLevel)?[0])
+            .ok_or(SealError::Malformed(ContextField::LivenessLevel))?;
         if !r.bytes.is_empty() {
             return Err(SealError::Malformed(ContextField::TrailingBytes));
         }
@@ -183,6 +242,7 @@ impl SealContext {
             created_at,
             liveness_score,
             quality_score,
+            liveness_level,
         })
     }
 }
@@ -253,7 +313,21 @@ pub(crate) mod tests {
             created_at: 1_700_000_000,
             liveness_score: 0.75,
             quality_score: 0.5,
+            liveness_level: SecurityLevel::Standard,
         }
+    }
+
+    #[test]
+    fn security_levels_are_ordered_and_round_trip() {
+        use SecurityLevel::*;
+        assert!(Basic < Standard && Standard < Strict);
+        assert_eq!(SecurityLevel::default(), Standard);
+        for l in [Basic, Standard, Strict] {
+            assert_eq!(SecurityLevel::from_code(l.code()), Some(l));
+            assert_eq!(SecurityLevel::from_name(l.name()), Some(l));
+        }
+        assert_eq!(SecurityLevel::from_code(0), None);
+        assert_eq!(SecurityLevel::from_name("STRICT"), None);
     }
 
     #[test]
@@ -270,6 +344,7 @@ pub(crate) mod tests {
         expected.extend_from_slice(&[0xcd; 32]);
         expected.extend_from_slice(&1_700_000_000u64.to_be_bytes());
         expected.extend_from_slice(&[0x3f, 0x40, 0, 0, 0x3f, 0, 0, 0]);
+        expected.push(2); // Standard
         assert_eq!(bytes, expected);
         assert_eq!(SealContext::decode(&bytes).unwrap(), sample());
     }
@@ -303,7 +378,7 @@ pub(crate) mod tests {
         let mut c = sample();
         c.quality_score = -0.0;
         let bytes = c.encode().unwrap();
-        assert_eq!(&bytes[bytes.len() - 4..], &[0, 0, 0, 0]);
+        assert_eq!(&bytes[bytes.len() - 5..bytes.len() - 1], &[0, 0, 0, 0]);
     }
 
     #[test]
@@ -317,11 +392,25 @@ pub(crate) mod tests {
         );
         let mut b = good.clone();
         let n = b.len();
-        b[n - 4] = 0x80; // -0.0 quality
-        b[n - 3..].fill(0);
+        b[n - 5] = 0x80; // -0.0 quality
+        b[n - 4..n - 1].fill(0);
         assert_eq!(
             SealContext::decode(&b),
             Err(SealError::Malformed(ContextField::QualityScore))
+        );
+        for level in [0u8, 4, 0xff] {
+            let mut b = good.clone();
+            *b.last_mut().unwrap() = level;
+            assert_eq!(
+                SealContext::decode(&b),
+                Err(SealError::Malformed(ContextField::LivenessLevel))
+            );
+        }
+        let mut b = good.clone();
+        b.pop();
+        assert_eq!(
+            SealContext::decode(&b),
+            Err(SealError::Malformed(ContextField::LivenessLevel))
         );
         let mut b = good.clone();
         b[2] = 0xff; // invalid UTF-8 in the tenant id

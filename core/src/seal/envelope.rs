@@ -1,9 +1,9 @@
-//! The byte layout of a sealed envelope (format version 1).
+//! The byte layout of a sealed envelope (format version 3).
 //!
 //! ```text
 //! offset   size  field
 //! 0        4     magic "FSSE"
-//! 4        1     format version = 1
+//! 4        1     format version = 3
 //! 5        1     cipher suite = 1 (X25519, HKDF-SHA256, AES-256-GCM-SIV)
 //! 6        16    key id of the recipient tenant key
 //! 22       2     L = context length (u16 big-endian)
@@ -18,7 +18,7 @@ use super::{ContextField, KeyId, SealContext, SealError};
 /// First four bytes of every envelope.
 pub const ENVELOPE_MAGIC: [u8; 4] = *b"FSSE";
 /// The envelope format version this build writes and reads.
-pub const ENVELOPE_VERSION: u8 = 2;
+pub const ENVELOPE_VERSION: u8 = 3;
 /// Suite 1: X25519, HKDF-SHA256, AES-256-GCM-SIV.
 pub const SUITE_X25519_HKDF_SHA256_AES256GCMSIV: u8 = 1;
 /// Largest envelope accepted or produced, in bytes.

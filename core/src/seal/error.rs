@@ -59,6 +59,7 @@ pub enum ContextField {
     CreatedAt,
     LivenessScore,
     QualityScore,
+    LivenessLevel,
     TrailingBytes,
 }
 
@@ -73,6 +74,7 @@ impl std::fmt::Display for ContextField {
             ContextField::Challenge => "challenge nonce",
             ContextField::CaptureDigest => "capture digest",
             ContextField::CreatedAt => "creation time",
+            ContextField::LivenessLevel => "liveness level",
             ContextField::LivenessScore => "liveness score",
             ContextField::QualityScore => "quality score",
             ContextField::TrailingBytes => "trailing context bytes",

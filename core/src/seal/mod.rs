@@ -35,6 +35,7 @@
 //!     created_at: 1_700_000_000,
 //!     liveness_score: 0.97,
 //!     quality_score: 0.88,
+//!     liveness_level: faceseal_core::seal::SecurityLevel::Standard,
 //! };
 //! let sealed = seal::seal_bytes(b"template bytes", tenant.public_key(), &context, &mut rng).unwrap();
 //! // The server reads the clear header first, then opens with the named key.
@@ -58,7 +59,7 @@ mod vectors;
 
 pub use context::{
     ChallengeNonce, MAX_CONSENT_REF_LEN, MAX_SUBJECT_ID_LEN, MAX_TENANT_ID_LEN, Purpose,
-    SealContext,
+    SealContext, SecurityLevel,
 };
 pub use envelope::{
     ENVELOPE_MAGIC, ENVELOPE_VERSION, MAX_ENVELOPE_LEN, SUITE_X25519_HKDF_SHA256_AES256GCMSIV,

@@ -51,6 +51,7 @@ mod tests {
             created_at: 1_700_000_000,
             liveness_score: 0.9,
             quality_score: 0.8,
+            liveness_level: crate::seal::SecurityLevel::Standard,
         }
     }
 

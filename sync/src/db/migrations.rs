@@ -10,6 +10,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/0002_decisions_attempts_capture.sql"),
     ),
+    (3, include_str!("../../migrations/0003_liveness_level.sql")),
 ];
 
 /// The migrations a database at schema `current` still needs; refuses a

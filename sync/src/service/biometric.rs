@@ -327,6 +327,9 @@ impl Service {
             return Err(Refusal::NoValidConsent.into());
         }
         let tenant = self.tenant_row(&caller.tenant_id).await?;
+        if ctx.liveness_level < tenant.liveness_level {
+            return Err(Refusal::LivenessLevelTooLow.into());
+        }
         if f64::from(ctx.liveness_score) < tenant.liveness_threshold {
             return Err(Refusal::LivenessTooLow.into());
         }

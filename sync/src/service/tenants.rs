@@ -1,7 +1,7 @@
 //! Tenants: creation with fresh keys, the public key bundle, key rotation and
 //! retirement, API keys, and deletion by crypto-shredding.
 
-use faceseal_core::seal::{self, KeyId, TenantSecretKey};
+use faceseal_core::seal::{self, KeyId, SecurityLevel, TenantSecretKey};
 use faceseal_core::template::{IomParams, MatchThreshold, TEMPLATE_FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,6 +36,9 @@ const API_KEY_PREFIX: &str = "fsk";
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
     pub tenant_id: String,
+    /// The liveness level envelopes must be bound to: `basic`, `standard`
+    /// (default) or `strict`.
+    pub liveness_level: Option<String>,
     pub liveness_threshold: Option<f64>,
     pub quality_threshold: Option<f64>,
     pub match_threshold: Option<f64>,
@@ -112,6 +115,8 @@ pub struct KeyBundle {
     /// Every key that still opens envelopes, and retired ones.
     pub keys: Vec<BundleKey>,
     pub template: TemplateParameters,
+    /// The liveness level devices must apply (`basic`, `standard`, `strict`).
+    pub liveness_level: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,6 +138,7 @@ pub struct Caller {
 
 /// Row of the tenant's settings.
 pub(crate) struct TenantRow {
+    pub liveness_level: SecurityLevel,
     pub liveness_threshold: f64,
     pub quality_threshold: f64,
     pub match_threshold: f64,
@@ -199,6 +205,12 @@ impl Service {
             1..=86_400 * 30,
             "lockout_secs: 1 to 2592000",
         )?;
+        let level = match new.liveness_level.as_deref() {
+            None => SecurityLevel::default(),
+            Some(name) => SecurityLevel::from_name(name).ok_or(ApiError::BadRequest(
+                "liveness_level is basic, standard or strict",
+            ))?,
+        };
         let liveness = threshold(new.liveness_threshold, DEFAULT_LIVENESS_THRESHOLD)?;
         let quality = threshold(new.quality_threshold, DEFAULT_QUALITY_THRESHOLD)?;
         let matching = MatchThreshold::new(
@@ -228,8 +240,9 @@ impl Service {
         let mut stmts = vec![Stmt::new(
             "INSERT INTO tenants (tenant_id, created_at, liveness_threshold, quality_threshold,
                match_threshold, template_m, template_q, template_key_version, current_seal_key,
-               audit_seq, audit_last_mac, audit_head, attempt_limit, attempt_window, lockout)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9, ?10, ?11, ?12, ?13)",
+               audit_seq, audit_last_mac, audit_head, attempt_limit, attempt_window, lockout,
+               liveness_level)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?14)",
             vec![
                 tenant_id.as_str().into(),
                 at.into(),
@@ -244,6 +257,7 @@ impl Service {
                 attempt_limit.into(),
                 attempt_window.into(),
                 lockout.into(),
+                level.name().into(),
             ],
         )];
         stmts.push(insert_entry(&tenant_id, entry));
@@ -344,7 +358,8 @@ impl Service {
             .db
             .query(
                 "SELECT liveness_threshold, quality_threshold, match_threshold, template_m,
-                        template_q, template_key_version, attempt_limit, attempt_window, lockout
+                        template_q, template_key_version, attempt_limit, attempt_window, lockout,
+                        liveness_level
                  FROM tenants WHERE tenant_id = ?1",
                 vec![tenant_id.into()],
             )
@@ -356,6 +371,7 @@ impl Service {
         )
         .map_err(|_| ApiError::Integrity)?;
         Ok(TenantRow {
+            liveness_level: SecurityLevel::from_name(&r[9].text()?).ok_or(ApiError::Integrity)?,
             liveness_threshold: r[0].real()?,
             quality_threshold: r[1].real()?,
             match_threshold: r[2].real()?,
@@ -406,6 +422,7 @@ impl Service {
             key_id: current,
             public_key,
             keys,
+            liveness_level: tenant.liveness_level.name(),
             template: TemplateParameters {
                 scheme: "iom-grp".into(),
                 format_version: TEMPLATE_FORMAT_VERSION,

@@ -388,6 +388,7 @@ pub fn context(
         created_at: faceseal_sync::service::now() as u64,
         liveness_score: 0.97,
         quality_score: 0.8,
+        liveness_level: faceseal_core::seal::SecurityLevel::Standard,
     }
 }
 
