@@ -275,3 +275,73 @@ fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
         detail: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// Answers one request on a loopback port with `reply` and returns the
+    /// request's head and body as received.
+    fn one_request(reply: &'static str) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                reply.len()
+            )
+            .unwrap();
+            (head, body)
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn the_envelope_goes_with_the_capture_token_and_never_the_api_key() {
+        let (url, server) = one_request(r#"{"challenge_id":"c1","status":"decided"}"#);
+        let client = SyncClient::new(&url, "fsk_handle_secret").unwrap();
+        let posted = client
+            .post_envelope("/v1/verifications", "fsc_c1_token", b"sealed bytes")
+            .unwrap();
+        assert!(matches!(posted, Posted::Receipt { status } if status == "decided"));
+        let (head, body) = server.join().unwrap();
+        assert!(head.starts_with("POST /v1/verifications "), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("authorization: capture fsc_c1_token\r\n"),
+            "{head}"
+        );
+        assert!(!head.contains("fsk_"), "the API key leaked: {head}");
+        assert_eq!(body, b"sealed bytes");
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(segment("a b/../é"), "a%20b%2F..%2F%C3%A9");
+    }
+}
