@@ -51,6 +51,8 @@ pub struct Bundle {
     pub key_id: String,
     pub public_key: String,
     pub template: TemplateParams,
+    /// The liveness level the tenant requires of devices.
+    pub liveness_level: String,
 }
 
 #[derive(Debug, Deserialize)]

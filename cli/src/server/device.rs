@@ -9,7 +9,7 @@ use faceseal_core::engine::{
     FrameInput, RequestOptions, TemplateConfig,
 };
 use faceseal_core::liveness::BurstDecision;
-use faceseal_core::seal::{ChallengeNonce, Purpose, TenantPublicKey};
+use faceseal_core::seal::{ChallengeNonce, Purpose, SecurityLevel, TenantPublicKey};
 use faceseal_core::template::{IomParams, TemplateSecret};
 use zeroize::Zeroizing;
 
@@ -87,6 +87,8 @@ pub struct Terms<'a> {
     pub subject_id: &'a str,
     pub consent_ref: &'a str,
     pub nonce: ChallengeNonce,
+    /// The tenant's required liveness level, from its bundle.
+    pub level: SecurityLevel,
 }
 
 /// How a capture ended on the device.
@@ -111,7 +113,8 @@ pub fn capture(
                 terms.consent_ref,
                 terms.nonce,
             )
-            .with_expiry(SESSION_EXPIRY),
+            .with_expiry(SESSION_EXPIRY)
+            .with_level(terms.level),
         )
         .map_err(capture_failure)?;
     let options = RequestOptions::default();

@@ -6,7 +6,7 @@
 
 use faceseal_core::engine::FrameFeedback;
 use faceseal_core::liveness::BurstDecision;
-use faceseal_core::seal::{ChallengeNonce, Purpose};
+use faceseal_core::seal::{ChallengeNonce, Purpose, SecurityLevel};
 use serde::Serialize;
 
 use super::CaptureArgs;
@@ -66,6 +66,13 @@ pub fn run(global: &GlobalArgs, purpose: Purpose, args: &CaptureArgs) -> Result<
     let burst = frames::burst(&args.frames, args.fps)?;
     let client = SyncClient::new(&args.server.server, &args.server.api_key)?;
     let bundle = client.bundle()?;
+    let level = SecurityLevel::from_name(&bundle.liveness_level).ok_or_else(|| {
+        Failure::new(
+            Exit::Server,
+            "bad_reply",
+            "the bundle names an unknown liveness level",
+        )
+    })?;
     // Models load before the challenge is issued, so its lifetime is spent
     // on the capture alone.
     let engine = device::engine(global, &bundle, &args.template_secret)?;
@@ -88,10 +95,11 @@ pub fn run(global: &GlobalArgs, purpose: Purpose, args: &CaptureArgs) -> Result<
     })?;
     if !global.json {
         println!(
-            "{name}: challenge {} (expires at {}), key {}, {} frames at {} fps",
+            "{name}: challenge {} (expires at {}), key {}, liveness level {}, {} frames at {} fps",
             challenge.challenge_id,
             challenge.expires_at,
             bundle.key_id,
+            level.name(),
             burst.len(),
             args.fps
         );
@@ -102,6 +110,7 @@ pub fn run(global: &GlobalArgs, purpose: Purpose, args: &CaptureArgs) -> Result<
         subject_id: &args.subject,
         consent_ref: &args.consent,
         nonce,
+        level,
     };
     let mut reports = Vec::with_capacity(burst.len());
     let captured = device::capture(&engine, &terms, &burst, |frame, feedback| {
