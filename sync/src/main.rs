@@ -159,6 +159,23 @@ fn main() -> ExitCode {
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A bind failure that says what to do, not only what the system said.
+fn listen_error(listen: std::net::SocketAddr, e: std::io::Error) -> AnyError {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {listen}: the address is in use (another faceseal-sync, or another \
+             program, listens there); stop it or choose another address with --listen"
+        )
+        .into(),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "cannot listen on {listen}: permission denied (ports below 1024 need privileges); \
+             choose another address with --listen"
+        )
+        .into(),
+        _ => format!("cannot listen on {listen}: {e}").into(),
+    }
+}
+
 async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation), AnyError> {
     let location = DbLocation::resolve(storage.db.clone(), storage.database_url.clone());
     let key_dir = setup::key_dir(storage.key_dir.as_deref());
@@ -225,7 +242,9 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
             limits.max_queued = max_queued.unwrap_or(limits.max_queued);
             let state = AppState::new(service, Some(admin_token_hash(&token)));
             drop(token);
-            let listener = tokio::net::TcpListener::bind(listen).await?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| listen_error(listen, e))?;
             eprintln!(
                 "listening on http://{} (API under /v1, description at /v1/openapi.json)",
                 listener.local_addr()?

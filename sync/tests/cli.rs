@@ -284,3 +284,15 @@ fn a_database_with_keys_gets_no_new_kek() {
     );
     assert!(ok && stdout.contains("acme"));
 }
+
+#[test]
+fn serving_on_an_address_in_use_says_so_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (ok, _, stderr) = run(dir.path(), &["serve", "--listen", &addr]);
+    assert!(!ok, "a second server on a used address must not start");
+    assert!(stderr.contains("in use"), "{stderr}");
+    assert!(stderr.contains("--listen"), "{stderr}");
+    drop(taken);
+}
