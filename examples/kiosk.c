@@ -3,7 +3,8 @@
  * decision. Nothing but the protected template is kept between the two steps
  * (a kiosk would write it to the person's card).
  *
- *   cc -std=c11 -Iinclude examples/kiosk.c -Ltarget/debug -lfaceseal -o kiosk
+ *   cargo build -p faceseal-ffi
+ *   cc -std=c11 -Iinclude examples/kiosk.c target/debug/libfaceseal.a -lpthread -ldl -lm -o kiosk
  *   FACESEAL_MODEL_DIR=models:/path/to/liveness/models ./kiosk a.jpg b.jpg probe.jpg
  *
  * `--repeat N` runs the enrol/verify pair N more times and prints the peak
