@@ -246,6 +246,8 @@ struct State {
 struct Observed {
     evidence: FrameEvidence,
     candidate: Option<Candidate>,
+    /// The exposure problem of the face, then its quality issues, in the
+    /// order the person should fix them.
     issues: Vec<QualityIssue>,
     size: (u32, u32),
 }
@@ -473,19 +475,25 @@ fn observe(
             timestamp_ms,
         },
     )?;
-    let mut issues = Vec::new();
+    let limits = &analyzer.config().quality;
+    let mut issues: Vec<QualityIssue> = evidence
+        .exposure
+        .as_ref()
+        .and_then(|x| exposure_issue(x, limits))
+        .into_iter()
+        .collect();
     let mut candidate = None;
     if let (Some(face), 1) = (evidence.face, evidence.faces)
         && let Ok(chip) = analyzer.align(frame, &face)
     {
-        let report = assess(&face, &chip, size, &analyzer.config().quality);
+        let report = assess(&face, &chip, size, limits);
         if report.passed() {
             candidate = Some(Candidate {
                 quality: report.score,
                 chip,
             });
         }
-        issues = report.issues;
+        issues.extend(report.issues);
     }
     Ok(Observed {
         evidence,
@@ -516,23 +524,13 @@ fn guidance(e: &FrameEvidence, issues: &[QualityIssue], size: (u32, u32)) -> Opt
     if dx > 0.25 || dy > 0.25 {
         return Some(Guidance::CentreFace);
     }
-    if let Some(x) = e
-        .exposure
-        .as_ref()
-        .and_then(|x| exposure_issue(x, &crate::quality::QualityThresholds::default()))
-    {
-        return Some(match x {
-            QualityIssue::TooDark => Guidance::TooDark,
-            QualityIssue::TooBright => Guidance::TooBright,
-            _ => Guidance::MoveOutOfLight,
-        });
-    }
     issues.iter().find_map(|i| match i {
         QualityIssue::FaceTooSmall => Some(Guidance::MoveCloser),
         QualityIssue::FaceCutOff => Some(Guidance::CentreFace),
         QualityIssue::Blurry => Some(Guidance::HoldStill),
         QualityIssue::TooDark => Some(Guidance::TooDark),
         QualityIssue::TooBright => Some(Guidance::TooBright),
+        QualityIssue::HarshLight => Some(Guidance::MoveOutOfLight),
         _ => None,
     })
 }
