@@ -64,6 +64,9 @@ enum Command {
         /// Requests waiting for a slot before new ones get 503 (default: one per core).
         #[arg(long)]
         max_queued: Option<usize>,
+        /// How long a challenge stays usable, in seconds.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        challenge_ttl_secs: u64,
     },
     /// Manage tenants directly on the database.
     Tenant {
@@ -176,7 +179,11 @@ fn listen_error(listen: std::net::SocketAddr, e: std::io::Error) -> AnyError {
     }
 }
 
-async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation), AnyError> {
+async fn open(
+    storage: &Storage,
+    announce: bool,
+    config: ServiceConfig,
+) -> Result<(Service, DbLocation), AnyError> {
     let location = DbLocation::resolve(storage.db.clone(), storage.database_url.clone());
     let key_dir = setup::key_dir(storage.key_dir.as_deref());
     setup::preflight(&location, storage.kek_file.as_deref(), &key_dir)?;
@@ -197,7 +204,7 @@ async fn open(storage: &Storage, announce: bool) -> Result<(Service, DbLocation)
             ),
         }
     }
-    let service = Service::new(db, Arc::new(kek), ServiceConfig::default());
+    let service = Service::new(db, Arc::new(kek), config);
     // A KEK that is not the database's opens nothing: refuse to serve.
     let check = service.check_kek().await.map_err(|e| -> AnyError {
         match e {
@@ -220,8 +227,13 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
             admin_token_file,
             max_in_flight,
             max_queued,
+            challenge_ttl_secs,
         } => {
-            let (service, location) = open(&storage, true).await?;
+            let config = ServiceConfig {
+                challenge_ttl: challenge_ttl_secs,
+                ..ServiceConfig::default()
+            };
+            let (service, location) = open(&storage, true, config).await?;
             let (token, source) = setup::load_admin_token(
                 &location,
                 admin_token_file.as_deref(),
@@ -270,7 +282,7 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
         Command::Audit {
             action: AuditAction::Verify { tenant, storage },
         } => {
-            let (service, _) = open(&storage, false).await?;
+            let (service, _) = open(&storage, false, ServiceConfig::default()).await?;
             let report = service.verify_audit(&tenant).await?;
             println!("{report}");
             Ok(match report {
@@ -295,7 +307,7 @@ async fn tenant(action: TenantAction) -> Result<ExitCode, AnyError> {
             lockout_secs,
             storage,
         } => {
-            let (service, _) = open(&storage, false).await?;
+            let (service, _) = open(&storage, false, ServiceConfig::default()).await?;
             let created = service
                 .create_tenant(NewTenant {
                     tenant_id,
@@ -312,21 +324,21 @@ async fn tenant(action: TenantAction) -> Result<ExitCode, AnyError> {
             eprintln!("the api_key and template_secret are shown once: store them now.");
         }
         TenantAction::List { storage } => {
-            let (service, _) = open(&storage, false).await?;
+            let (service, _) = open(&storage, false, ServiceConfig::default()).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&service.list_tenants().await?)?
             );
         }
         TenantAction::Rotate { tenant_id, storage } => {
-            let (service, _) = open(&storage, false).await?;
+            let (service, _) = open(&storage, false, ServiceConfig::default()).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&service.rotate_tenant_key(&tenant_id).await?)?
             );
         }
         TenantAction::Delete { tenant_id, storage } => {
-            let (service, _) = open(&storage, false).await?;
+            let (service, _) = open(&storage, false, ServiceConfig::default()).await?;
             service.delete_tenant(&tenant_id).await?;
             println!("tenant deleted: keys destroyed, rows removed");
         }
