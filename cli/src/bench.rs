@@ -31,6 +31,11 @@ pub struct BenchArgs {
     /// pictures instead of the single-frame pipeline.
     #[arg(long, value_name = "N")]
     burst: Option<usize>,
+    /// Time capture sessions of N consecutive pictures through the engine
+    /// (one worker): each frame pushed, and from the last frame to the
+    /// sealed envelope.
+    #[arg(long, value_name = "N", conflicts_with = "burst")]
+    session: Option<usize>,
 }
 
 const STAGES: [&str; 6] = ["decode", "detect", "align", "liveness", "embed", "total"];
@@ -78,6 +83,14 @@ pub fn run(args: &GlobalArgs, bench: &BenchArgs) -> CliResult<()> {
         }
     }
     let rss_after_load_mb = memory::current_rss_mb();
+    if let Some(n) = bench.session {
+        let frames: Vec<_> = files
+            .iter()
+            .filter_map(|b| decode_image(b, &limits).ok())
+            .collect();
+        drop(analyzer);
+        return crate::bench_session::run(args, &frames, n, bench.rounds);
+    }
     if let Some(n) = bench.burst {
         let frames: Vec<_> = files
             .iter()

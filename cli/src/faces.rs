@@ -3,14 +3,16 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use faceseal_core::detect::{DetectedFace, largest_face};
+use faceseal_core::align::align;
+use faceseal_core::detect::{DetectedFace, FaceDetector, largest_face};
 use faceseal_core::liveness::LivenessDecision;
-use faceseal_core::quality::QualityReport;
-use faceseal_core::{FaceAnalyzer, MatchDecision, RgbFrame};
+use faceseal_core::quality::{QualityMeasure, QualityReport, assess};
+use faceseal_core::{FaceAnalyzer, MatchDecision, ModelKind, PipelineError, RgbFrame};
 use serde::Serialize;
 
 use crate::GlobalArgs;
-use crate::context::{CliResult, analyzer, load_image, message};
+use crate::context::{CliResult, analyzer, config, load_image, locator, message};
+use crate::exit::Exit;
 use crate::output::emit;
 
 #[derive(Serialize)]
@@ -38,12 +40,13 @@ struct ImagesReport {
     images: Vec<ImageReport>,
 }
 
+/// Runs `detect` on every picture and `per_face` on each face found; a
+/// picture that cannot be read or analysed is reported, not fatal.
 fn report_images(
-    args: &GlobalArgs,
     paths: &[PathBuf],
-    per_face: impl Fn(&FaceAnalyzer, &RgbFrame, &DetectedFace) -> CliResult<FaceReport>,
+    detect: impl Fn(&RgbFrame) -> CliResult<Vec<DetectedFace>>,
+    per_face: impl Fn(&RgbFrame, &DetectedFace) -> CliResult<FaceReport>,
 ) -> CliResult<ImagesReport> {
-    let analyzer = analyzer(args)?;
     let mut images = Vec::with_capacity(paths.len());
     for path in paths {
         let mut report = ImageReport {
@@ -56,10 +59,10 @@ fn report_images(
         let outcome = load_image(path).and_then(|frame| {
             report.width = frame.width();
             report.height = frame.height();
-            let faces = analyzer.detect(&frame)?;
+            let faces = detect(&frame)?;
             faces
                 .iter()
-                .map(|f| per_face(&analyzer, &frame, f))
+                .map(|f| per_face(&frame, f))
                 .collect::<CliResult<Vec<_>>>()
         });
         match outcome {
@@ -71,6 +74,16 @@ fn report_images(
     Ok(ImagesReport { images })
 }
 
+fn measure_name(m: QualityMeasure) -> &'static str {
+    match m {
+        QualityMeasure::FaceSize => "face size",
+        QualityMeasure::Sharpness => "sharpness",
+        QualityMeasure::Yaw => "yaw",
+        QualityMeasure::Pitch => "pitch",
+        QualityMeasure::Brightness => "brightness",
+    }
+}
+
 fn face_line(out: &mut String, i: usize, f: &DetectedFace) {
     let b = f.bbox;
     let _ = write!(
@@ -80,17 +93,45 @@ fn face_line(out: &mut String, i: usize, f: &DetectedFace) {
     );
 }
 
-pub fn detect(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<()> {
-    let report = report_images(args, paths, |a, frame, face| {
-        Ok(FaceReport {
-            face: *face,
-            quality: Some(a.quality(frame, face)?),
-            liveness: None,
-        })
-    })?;
+/// The exit code of a run over pictures: input errors (on stderr in text,
+/// in the JSON report otherwise) make it 2.
+fn outcome(args: &GlobalArgs, report: &ImagesReport) -> Exit {
+    let mut failed = false;
+    for img in &report.images {
+        if let Some(e) = &img.error {
+            failed = true;
+            if !args.json {
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed { Exit::Usage } else { Exit::Success }
+}
+
+/// Detection and quality need the detector alone (bundled): the liveness
+/// and embedding models are not loaded.
+pub fn detect(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<Exit> {
+    let config = config(args);
+    let detector = FaceDetector::new(&locator(args).read(ModelKind::Detector)?, config.detector)?;
+    let report = report_images(
+        paths,
+        |frame| Ok(detector.detect(frame).map_err(PipelineError::from)?),
+        |frame, face| {
+            let chip = align(frame, &face.landmarks).ok_or(PipelineError::Unalignable)?;
+            let size = (frame.width(), frame.height());
+            Ok(FaceReport {
+                face: *face,
+                quality: Some(assess(face, &chip, size, &config.quality)),
+                liveness: None,
+            })
+        },
+    )?;
     emit(args, &report, |r| {
         let mut out = String::new();
         for img in &r.images {
+            if img.error.is_some() {
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "{} ({}x{}): {} face(s)",
@@ -99,9 +140,6 @@ pub fn detect(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<()> {
                 img.height,
                 img.faces.len()
             );
-            if let Some(e) = &img.error {
-                let _ = writeln!(out, "  error: {e}");
-            }
             for (i, f) in img.faces.iter().enumerate() {
                 face_line(&mut out, i, &f.face);
                 let lm = f.face.landmarks;
@@ -122,8 +160,7 @@ pub fn detect(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<()> {
                 if let Some(q) = &f.quality {
                     let _ = write!(
                         out,
-                        "\n    quality {:.2}: size {:.0}px, sharpness {:.0}, brightness {:.0}, yaw {:.0}°, pitch {:.0}°, roll {:.0}°",
-                        q.score,
+                        "\n    measures: size {:.0}px, sharpness {:.0}, brightness {:.0}, yaw {:.0}°, pitch {:.0}°, roll {:.0}°",
                         q.face_size,
                         q.sharpness,
                         q.brightness,
@@ -131,6 +168,16 @@ pub fn detect(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<()> {
                         q.pose.pitch,
                         q.pose.roll
                     );
+                    let _ = write!(
+                        out,
+                        "\n    quality score {:.2} of 1 (its weakest margin: {}; {})",
+                        q.score,
+                        measure_name(q.limited_by),
+                        q.limited_by.advice()
+                    );
+                    if q.issues.is_empty() {
+                        out.push_str("\n    ok: no quality issue, good enough to enrol or verify");
+                    }
                     for issue in &q.issues {
                         let _ = write!(out, "\n    ! {}", issue.advice());
                     }
@@ -139,24 +186,30 @@ pub fn detect(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<()> {
             }
         }
         out
-    })
+    })?;
+    Ok(outcome(args, &report))
 }
 
-pub fn liveness(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<()> {
-    let report = report_images(args, paths, |a, frame, face| {
-        Ok(FaceReport {
-            face: *face,
-            quality: None,
-            liveness: Some(a.liveness(frame, face)?),
-        })
-    })?;
+pub fn liveness(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<Exit> {
+    let a = analyzer(args)?;
+    let report = report_images(
+        paths,
+        |frame| Ok(a.detect(frame)?),
+        |frame, face| {
+            Ok(FaceReport {
+                face: *face,
+                quality: None,
+                liveness: Some(a.liveness(frame, face)?),
+            })
+        },
+    )?;
     emit(args, &report, |r| {
         let mut out = String::new();
         for img in &r.images {
-            let _ = writeln!(out, "{}: {} face(s)", img.path.display(), img.faces.len());
-            if let Some(e) = &img.error {
-                let _ = writeln!(out, "  error: {e}");
+            if img.error.is_some() {
+                continue;
             }
+            let _ = writeln!(out, "{}: {} face(s)", img.path.display(), img.faces.len());
             for (i, f) in img.faces.iter().enumerate() {
                 face_line(&mut out, i, &f.face);
                 if let Some(l) = &f.liveness {
@@ -172,7 +225,8 @@ pub fn liveness(args: &GlobalArgs, paths: &[PathBuf]) -> CliResult<()> {
             }
         }
         out
-    })
+    })?;
+    Ok(outcome(args, &report))
 }
 
 #[derive(Serialize)]

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_burst;
+mod bench_session;
 mod context;
 mod eval;
 mod exit;
@@ -131,8 +132,8 @@ fn main() -> ExitCode {
     let global = &cli.global;
     let done = |r: CliResult| r.map(|()| Exit::Success).map_err(Failure::from);
     let result = match cli.command {
-        Command::Detect { images } => done(faces::detect(global, &images)),
-        Command::Liveness { images } => done(faces::liveness(global, &images)),
+        Command::Detect { images } => faces::detect(global, &images).map_err(Failure::from),
+        Command::Liveness { images } => faces::liveness(global, &images).map_err(Failure::from),
         Command::Compare { image_a, image_b } => done(faces::compare(global, &image_a, &image_b)),
         Command::Eval(cmd) => done(eval::run(global, cmd)),
         Command::Bench(args) => done(bench::run(global, &args)),

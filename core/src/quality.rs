@@ -142,8 +142,35 @@ pub struct QualityReport {
     pub brightness: f32,
     pub pose: PoseEstimate,
     pub issues: Vec<QualityIssue>,
-    /// 0..1: 1 when every measure is comfortably inside its limits.
+    /// 0..1: 1 when every measure is comfortably inside its limits, 0 at a
+    /// limit; the margin of the measure closest to its limit.
     pub score: f32,
+    /// The measure that sets the score: the first to improve.
+    pub limited_by: QualityMeasure,
+}
+
+/// One measure of the quality score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityMeasure {
+    FaceSize,
+    Sharpness,
+    Yaw,
+    Pitch,
+    Brightness,
+}
+
+impl QualityMeasure {
+    /// What raises this measure's margin.
+    pub fn advice(self) -> &'static str {
+        match self {
+            QualityMeasure::FaceSize => "a larger face (move closer) raises it",
+            QualityMeasure::Sharpness => "a sharper picture (hold still, focus) raises it",
+            QualityMeasure::Yaw => "facing the camera straight on raises it",
+            QualityMeasure::Pitch => "holding the head level raises it",
+            QualityMeasure::Brightness => "more even light on the face raises it",
+        }
+    }
 }
 
 impl QualityReport {
@@ -203,7 +230,14 @@ pub fn assess(
         1.0 - (2.0 * brightness - limits.min_brightness - limits.max_brightness).abs()
             / (limits.max_brightness - limits.min_brightness),
     ];
-    let score = margins
+    const MEASURES: [QualityMeasure; 5] = [
+        QualityMeasure::FaceSize,
+        QualityMeasure::Sharpness,
+        QualityMeasure::Yaw,
+        QualityMeasure::Pitch,
+        QualityMeasure::Brightness,
+    ];
+    let (score, limited_by) = margins
         .iter()
         .map(|m| {
             if m.is_finite() {
@@ -212,8 +246,12 @@ pub fn assess(
                 0.0
             }
         })
-        .fold(1.0f32, f32::min);
+        .zip(MEASURES)
+        .fold((1.0f32, QualityMeasure::FaceSize), |best, (m, which)| {
+            if m < best.0 { (m, which) } else { best }
+        });
     QualityReport {
+        limited_by,
         face_size,
         sharpness,
         brightness,
