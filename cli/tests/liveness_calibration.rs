@@ -1,6 +1,7 @@
 //! The shipped liveness limits and gates are what the calibration rule gives
 //! on the NUAA train split, and the out-of-fold figures hold: run through the
-//! command-line tool, as `scripts/evaluate.sh` does.
+//! command-line tool, as `scripts/evaluate.sh` does. The same bursts run
+//! through the SDK's capture sessions are decided exactly as evaluated.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,7 +18,15 @@ fn data_dir() -> PathBuf {
 fn eval_nuaa_train_bursts() -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_faceseal"))
         .args([
-            "--json", "eval", "nuaa", "--split", "train", "--burst", "5", "--data",
+            "--json",
+            "eval",
+            "nuaa",
+            "--split",
+            "train",
+            "--burst",
+            "5",
+            "--through-sessions",
+            "--data",
         ])
         .arg(data_dir().join("nuaa"))
         .output()
@@ -33,6 +42,15 @@ fn eval_nuaa_train_bursts() -> Value {
 #[test]
 fn shipped_limits_and_gates_are_the_rule_applied_to_the_train_split() {
     let report = eval_nuaa_train_bursts();
+    // What apps run (capture sessions) is what is measured.
+    let sessions = &report["through_sessions"];
+    assert!(sessions["bursts"].as_u64().unwrap() >= 150, "{sessions}");
+    assert_eq!(sessions["identical"], sessions["bursts"], "{sessions}");
+    assert_eq!(
+        sessions["sealed"].as_u64().unwrap() + sessions["refused"].as_u64().unwrap(),
+        sessions["bursts"].as_u64().unwrap(),
+        "{sessions}"
+    );
     let cv = &report["crossval"];
     for limit in ["max_moire", "max_high_frequency", "max_border", "max_glare"] {
         let fitted = cv["fitted_limits"][limit].as_f64().unwrap();

@@ -23,7 +23,7 @@ use crate::progress::{Progress, parallel_map};
 
 /// Frame numbers become timestamps at this interval: NUAA's webcam frames
 /// are numbered at its capture rate, about 20 a second.
-const MS_PER_FRAME_NUMBER: u64 = 50;
+pub const MS_PER_FRAME_NUMBER: u64 = 50;
 
 /// One picture and where it belongs.
 #[derive(Debug, Clone)]
@@ -187,6 +187,9 @@ struct BurstReport {
     calibration: Calibration,
     /// Out-of-fold figures (with `--crossval`).
     crossval: Option<super::crossval::CrossValReport>,
+    /// The same bursts through capture sessions (with `--through-sessions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    through_sessions: Option<super::session_check::SessionCheck>,
 }
 
 struct Scored<'a> {
@@ -277,6 +280,9 @@ pub struct BurstEval<'a> {
     pub crossval: bool,
     /// Writes every frame's evidence there, one JSON object a line.
     pub frames_out: Option<&'a Path>,
+    /// Runs every burst again through the SDK's capture sessions and
+    /// compares the decisions.
+    pub through_sessions: bool,
 }
 
 /// One frame's evidence as written by `--frames-out`.
@@ -431,7 +437,16 @@ pub fn run(args: &GlobalArgs, samples: &[Sample], opts: &BurstEval) -> CliResult
             .collect();
         super::crossval::run(samples, &frames, &groups, checker.policy())
     });
+    let through_sessions = if opts.through_sessions {
+        let expected: Vec<BurstDecision> = decided.iter().map(|(_, d)| d.clone()).collect();
+        Some(super::session_check::run(
+            args, samples, &groups, &expected, level, threads,
+        )?)
+    } else {
+        None
+    };
     let report = BurstReport {
+        through_sessions,
         burst: n,
         level,
         policy: *policy,
@@ -536,6 +551,17 @@ fn human(r: &BurstReport) -> String {
         c.live_parallax_verdicts,
         c.attack_parallax_verdicts
     ));
+    if let Some(sc) = &r.through_sessions {
+        out.push_str(&format!(
+            "through capture sessions (the SDK's path): {} of {} bursts decided identically ({} sealed, {} refused as not live); {} live without a usable face for the template; differing: {}\n",
+            sc.identical,
+            sc.bursts,
+            sc.sealed,
+            sc.refused,
+            sc.live_without_template,
+            if sc.differing.is_empty() { "none".to_owned() } else { sc.differing.join(", ") }
+        ));
+    }
     if let Some(cv) = &r.crossval {
         out.push_str(&super::crossval::human(cv));
     }

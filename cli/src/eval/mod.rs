@@ -5,6 +5,7 @@ mod crossval;
 mod detect;
 mod lfw;
 mod pad;
+mod session_check;
 mod template;
 mod template_sweep;
 
@@ -96,6 +97,10 @@ pub enum EvalCommand {
         /// object a line.
         #[arg(long, value_name = "FILE")]
         frames_out: Option<PathBuf>,
+        /// With --burst: run every burst again through the SDK's capture
+        /// sessions and compare each decision with the evaluation's.
+        #[arg(long)]
+        through_sessions: bool,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -121,6 +126,10 @@ pub enum EvalCommand {
         /// object a line.
         #[arg(long, value_name = "FILE")]
         frames_out: Option<PathBuf>,
+        /// With --burst: run every burst again through the SDK's capture
+        /// sessions and compare each decision with the evaluation's.
+        #[arg(long)]
+        through_sessions: bool,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -224,10 +233,16 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
             level,
             crossval,
             frames_out,
+            through_sessions,
             threads: t,
         } => {
             let t = threads(t);
-            let opts = burst_eval(burst, level, t, crossval, frames_out.as_deref());
+            let opts = burst_eval(burst, level, t, crossval, frames_out.as_deref()).map(|o| {
+                burst::BurstEval {
+                    through_sessions,
+                    ..o
+                }
+            });
             pad::run_lists(args, &live, &spoof, t, opts.as_ref())
         }
         EvalCommand::Nuaa {
@@ -237,10 +252,16 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
             level,
             no_crossval,
             frames_out,
+            through_sessions,
             threads: t,
         } => {
             let t = threads(t);
-            let opts = burst_eval(burst, level, t, !no_crossval, frames_out.as_deref());
+            let opts = burst_eval(burst, level, t, !no_crossval, frames_out.as_deref()).map(|o| {
+                burst::BurstEval {
+                    through_sessions,
+                    ..o
+                }
+            });
             pad::run_nuaa(args, &data, split, t, opts.as_ref())
         }
         EvalCommand::Detect {
@@ -265,5 +286,6 @@ fn burst_eval(
         threads,
         crossval,
         frames_out,
+        through_sessions: false,
     })
 }
