@@ -55,3 +55,5 @@ bindings/kotlin/run-test.sh
 echo "== Swift bindings and examples parse"
 python3 bindings/swift/check_syntax.py bindings/swift
 python3 bindings/swift/check_syntax.py examples/ios
+echo "== end to end: real faceseal-sync processes (SQLite, PostgreSQL) driven through the C ABI, Kotlin on the JVM and the CLI"
+python3 tests/e2e/run.py
