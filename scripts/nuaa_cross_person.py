@@ -63,7 +63,7 @@ def run_threshold(threshold, sessions, workdir):
         out = subprocess.run([str(e2e.BIN / "faceseal"), "--json", *args], env=env, capture_output=True, text=True)
         return json.loads(out.stdout or out.stderr)
 
-    outcomes = {}
+    outcomes, not_enrolled = {}, {}
     try:
         for enrolled, session in sessions.items():
             subject = f"person-{enrolled}"
@@ -75,7 +75,7 @@ def run_threshold(threshold, sessions, workdir):
             frames = e2e.burst(("clientraw_train.txt", "ClientRaw", session, range(0, 5)))
             answer = faceseal("enrol", "--subject", subject, "--consent", refs["enrol"], *frames)
             if answer.get("outcome") != "enrolled":
-                outcomes[enrolled] = {"enrolment": answer.get("outcome") or answer.get("error")}
+                not_enrolled[enrolled] = answer.get("outcome") or answer.get("error")
                 continue
             row = {}
             for other, other_session in sessions.items():
@@ -88,7 +88,7 @@ def run_threshold(threshold, sessions, workdir):
             print(f"threshold {threshold}: person {enrolled} done", file=sys.stderr, flush=True)
     finally:
         server.stop()
-    return outcomes
+    return outcomes, not_enrolled
 
 
 def main():
@@ -99,7 +99,7 @@ def main():
         for threshold in THRESHOLDS:
             workdir = Path(tmp) / threshold
             workdir.mkdir()
-            outcomes = run_threshold(threshold, sessions, workdir)
+            outcomes, not_enrolled = run_threshold(threshold, sessions, workdir)
             counts = {"match": 0, "no-match": 0, "not_live": 0, "other": 0}
             for row in outcomes.values():
                 for outcome in row.values():
@@ -107,6 +107,7 @@ def main():
             decided = counts["match"] + counts["no-match"]
             report["thresholds"][threshold] = {
                 "outcomes": outcomes,
+                "not_enrolled": not_enrolled,
                 "counts": counts,
                 "false_match_rate": counts["match"] / decided if decided else None,
             }
@@ -120,7 +121,8 @@ def main():
         rate = f"{100 * r['false_match_rate']:.1f}%" if decided else "-"
         print(
             f"threshold {threshold}: other people's live bursts matched {c['match']} of {decided} ({rate});"
-            f" not live on the device {c['not_live']}; other outcomes {c['other']}"
+            f" not live on the device {c['not_live']}; other outcomes {c['other']};"
+            f" people not enrolled (first session not live): {', '.join(r['not_enrolled']) or 'none'}"
         )
 
 
