@@ -42,7 +42,8 @@ impl FaceEmbedder {
     /// Runs the network on a prepared `[1, 3, 150, 150]` RGB tensor.
     pub fn run_tensor(&self, tensor: &[f32]) -> Result<Embedding, InferenceError> {
         let out = self.network.run(SHAPE, tensor)?;
-        // The copy is wiped when dropped; only the Embedding survives.
+        // The copy is wiped when dropped, the network's input and output
+        // tensors by `run`: only the Embedding survives.
         let values =
             zeroize::Zeroizing::new(output_f32(&out, 0, EMBEDDING_DIM, self.network.file())?);
         Ok(Embedding::from_slice(&values).expect("length checked above"))

@@ -122,14 +122,21 @@ impl OnnxNetwork {
     }
 
     /// Runs the network on one NCHW float tensor and returns every output.
-    pub(crate) fn run(
-        &self,
-        shape: [usize; 4],
-        data: &[f32],
-    ) -> Result<TVec<TValue>, InferenceError> {
+    ///
+    /// The input tensor (pixels of a face) is overwritten with zeros before
+    /// this returns, and the outputs (an embedding, for the embedder) when
+    /// they are dropped. The network's intermediate activations live in
+    /// buffers of the runtime, freed without being overwritten.
+    pub(crate) fn run(&self, shape: [usize; 4], data: &[f32]) -> Result<Outputs, InferenceError> {
         let plan = self.plan(shape).map_err(|e| self.error(e.to_string()))?;
-        let input = Tensor::from_shape(&shape, data).map_err(|e| self.error(format!("{e:#}")))?;
-        plan.run(tvec!(input.into_tvalue()))
+        let input = Tensor::from_shape(&shape, data)
+            .map_err(|e| self.error(format!("{e:#}")))?
+            .into_tvalue();
+        let kept = input.clone();
+        let result = plan.run(tvec!(input));
+        wipe_value(kept);
+        result
+            .map(Outputs)
             .map_err(|e| self.error(format!("{e:#}")))
     }
 
@@ -165,6 +172,41 @@ fn rewrite_nodes(
         model.compact()?;
     }
     Ok(rewritten)
+}
+
+/// A network's outputs, overwritten with zeros when dropped.
+pub(crate) struct Outputs(TVec<TValue>);
+
+impl std::ops::Deref for Outputs {
+    type Target = TVec<TValue>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for value in self.0.drain(..) {
+            wipe_value(value);
+        }
+    }
+}
+
+/// Overwrites a tensor with zeros when this is its last reference (the
+/// runtime holds none once a run has returned); returns whether it did.
+fn wipe_value(value: TValue) -> bool {
+    use zeroize::Zeroize;
+    match Arc::try_unwrap(value.into_arc_tensor()) {
+        Ok(mut tensor) => match tensor.as_plain_ram_storage_mut() {
+            Some(storage) => {
+                storage.as_bytes_mut().zeroize();
+                true
+            }
+            None => false,
+        },
+        Err(_) => false,
+    }
 }
 
 /// Copies one output tensor into a flat `Vec<f32>`, checking its element count.
@@ -203,4 +245,39 @@ pub(crate) fn decluttered(kind: ModelKind, shape: [usize; 4]) -> TypedModel {
         .and_then(|m| m.into_typed())
         .and_then(|m| m.into_decluttered())
         .unwrap()
+}
+
+#[cfg(test)]
+mod wipe_tests {
+    use super::*;
+
+    #[test]
+    fn an_exclusive_tensor_is_wiped_and_a_shared_one_is_left() {
+        let value = Tensor::from_shape(&[4], &[1f32, 2.0, 3.0, 4.0])
+            .unwrap()
+            .into_tvalue();
+        assert!(wipe_value(value));
+        let value = Tensor::from_shape(&[2], &[1f32, 2.0])
+            .unwrap()
+            .into_tvalue();
+        let other = value.clone();
+        assert!(!wipe_value(value), "another reference still reads it");
+        let view = other.to_plain_array_view::<f32>().unwrap();
+        assert_eq!(view.iter().copied().collect::<Vec<_>>(), vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_run_leaves_its_input_to_this_module_alone() {
+        // The embedder's input is wiped after the run: a second run on the
+        // same caller-owned data gives the same embedding.
+        let bytes = crate::models::ModelLocator::from_env()
+            .read(ModelKind::Embedder)
+            .unwrap_or_else(|e| panic!("embedder: {e}"));
+        let net = OnnxNetwork::parse(ModelKind::Embedder, &bytes).unwrap();
+        let data = vec![128f32; 3 * 150 * 150];
+        let a = output_f32(&net.run([1, 3, 150, 150], &data).unwrap(), 0, 128, "e").unwrap();
+        let b = output_f32(&net.run([1, 3, 150, 150], &data).unwrap(), 0, 128, "e").unwrap();
+        assert_eq!(a, b);
+        assert!(data.iter().all(|&v| v == 128.0));
+    }
 }
