@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compiles the generated Kotlin bindings and the tests (tests/*.kt) with kotlinc
+# Compiles the generated Kotlin bindings, the tests (tests/*.kt) and the
+# Android example (examples/android: it needs no Android class) with kotlinc
 # (JNA from Debian's libjna-java) and runs the tests on the JVM against the
 # built libfaceseal.so: EnrolVerify (one-shot calls) and CaptureSession
 # (capture sessions on NUAA bursts).
@@ -18,7 +19,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 "$kotlinc" -nowarn -cp "$jna" -include-runtime -d "$out/test.jar" \
-    bindings/kotlin/org/faceseal/*.kt bindings/kotlin/tests/*.kt
+    bindings/kotlin/org/faceseal/*.kt bindings/kotlin/tests/*.kt examples/android/FaceCheck.kt
 for test in EnrolVerifyKt CaptureSessionKt; do
     echo "== $test"
     java -Djna.library.path="$lib" -cp "$out/test.jar:$jna" "$test" \
