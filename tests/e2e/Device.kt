@@ -176,8 +176,13 @@ private fun run(args: Args): Int {
         livenessThreshold = null,
         matchThreshold = null,
     )
-    args.templateSecret.fill(0)
-    FaceEngine(settings).use { engine ->
+    val engine = try {
+        FaceEngine(settings)
+    } finally {
+        // The engine holds its own copy: wipe the one read from the arguments.
+        args.templateSecret.fill(0)
+    }
+    engine.use { engine ->
         val config = CaptureConfig(
             purpose = args.purpose,
             subjectId = args.subject,
