@@ -9,6 +9,7 @@ uniffi::setup_scaffolding!();
 
 pub mod c;
 mod mobile;
+mod wipe;
 
 pub use mobile::{
     CancelHandle, EngineSettings, FaceBox, FaceEngine, FacesealError, Frame, Liveness, LocalMatch,

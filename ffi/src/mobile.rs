@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use faceseal_core::engine::{
-    CancelToken, Engine, EngineConfig, EngineError, ErrorKind, FrameInput, RequestOptions,
-    TemplateConfig, TenantConfig,
+    CancelToken, Engine, EngineConfig, EngineError, ErrorKind, FrameInput, RawInput,
+    RequestOptions, TemplateConfig, TenantConfig,
 };
-use faceseal_core::input::{RawFrame, RawPixelFormat, Rotation};
+use faceseal_core::input::{RawPixelFormat, Rotation};
 use faceseal_core::models::ModelLocator;
 use faceseal_core::seal::{ChallengeNonce, TenantPublicKey};
-use faceseal_core::template::{MatchThreshold, ProtectedTemplate, TemplateSecret};
+use faceseal_core::template::{IomParams, MatchThreshold, ProtectedTemplate, TemplateSecret};
+use zeroize::Zeroizing;
+
+mod capture;
 
 /// Why a call failed. Messages never hold a subject id, a consent
 /// reference or pixel data.
@@ -136,17 +139,20 @@ impl std::fmt::Debug for Frame {
 }
 
 impl Frame {
+    /// Moves the frame's bytes into the engine's input, which wipes them
+    /// when the request is done. A frame refused here is wiped at once.
     fn into_input(self) -> Result<FrameInput, FacesealError> {
         match self {
-            Frame::Encoded { bytes } => Ok(FrameInput::Encoded(bytes.into())),
+            Frame::Encoded { bytes } => Ok(FrameInput::Encoded(Zeroizing::new(bytes))),
             Frame::Raw {
-                mut data,
+                data,
                 width,
                 height,
                 stride,
                 format,
                 rotation_degrees,
             } => {
+                let data = Zeroizing::new(data);
                 let rotation = Rotation::from_degrees(rotation_degrees)
                     .ok_or_else(|| invalid("rotation must be a multiple of 90 degrees"))?;
                 let format = match format {
@@ -156,16 +162,14 @@ impl Frame {
                     PixelFormat::Bgra => RawPixelFormat::Bgra,
                     PixelFormat::Nv21 => RawPixelFormat::Nv21,
                 };
-                let raw = RawFrame {
-                    data: &data,
+                Ok(FrameInput::Raw(RawInput {
+                    data,
                     width,
                     height,
                     stride: stride as usize,
                     format,
-                };
-                let input = FrameInput::raw(&raw, rotation);
-                zeroize::Zeroize::zeroize(&mut data);
-                Ok(input)
+                    rotation,
+                }))
             }
         }
     }
@@ -183,6 +187,12 @@ pub struct EngineSettings {
     /// The tenant's template secret, 32 to 1024 bytes (needed by every capture).
     pub template_secret: Option<Vec<u8>>,
     pub key_version: u32,
+    /// The bundle's template parameters (`template.m`, `template.q`); `None`
+    /// takes the defaults (1024 hashes of window 8).
+    #[uniffi(default = None)]
+    pub template_m: Option<u16>,
+    #[uniffi(default = None)]
+    pub template_q: Option<u16>,
     /// Worker threads; 0 takes the default (1).
     pub workers: u32,
     /// Requests that may wait; 0 takes the default (4).
@@ -231,7 +241,16 @@ impl EngineSettings {
             let parsed = TemplateSecret::from_bytes(&secret);
             zeroize::Zeroize::zeroize(&mut secret);
             let secret = parsed.map_err(|e| FacesealError::InvalidArgument(e.to_string()))?;
-            config.template = Some(TemplateConfig::new(secret, self.key_version));
+            let mut template = TemplateConfig::new(secret, self.key_version);
+            if self.template_m.is_some() || self.template_q.is_some() {
+                let default = IomParams::DEFAULT;
+                template.params = IomParams::new(
+                    self.template_m.unwrap_or(default.hashes()),
+                    self.template_q.unwrap_or(default.window()),
+                )
+                .map_err(EngineError::from)?;
+            }
+            config.template = Some(template);
         }
         if self.workers > 0 {
             config.workers = self.workers as usize;
@@ -324,7 +343,7 @@ impl CancelHandle {
 /// The SDK: models loaded once, calls served by a bounded queue. Share one.
 #[derive(Debug, uniffi::Object)]
 pub struct FaceEngine {
-    engine: Engine,
+    engine: Arc<Engine>,
 }
 
 fn options(cancel: Option<Arc<CancelHandle>>) -> RequestOptions {
@@ -334,8 +353,20 @@ fn options(cancel: Option<Arc<CancelHandle>>) -> RequestOptions {
     }
 }
 
+/// Converts every frame, even after one is refused, so each frame's bytes
+/// end up wiped.
 fn inputs(frames: Vec<Frame>) -> Result<Vec<FrameInput>, FacesealError> {
-    frames.into_iter().map(Frame::into_input).collect()
+    let mut converted = Vec::with_capacity(frames.len());
+    let mut refused = None;
+    for frame in frames {
+        match frame.into_input() {
+            Ok(input) => converted.push(input),
+            Err(e) => {
+                refused.get_or_insert(e);
+            }
+        }
+    }
+    refused.map_or(Ok(converted), Err)
 }
 
 #[uniffi::export]
@@ -344,7 +375,9 @@ impl FaceEngine {
     #[uniffi::constructor]
     pub fn new(settings: EngineSettings) -> Result<Arc<Self>, FacesealError> {
         let engine = Engine::new(settings.into_config()?)?;
-        Ok(Arc::new(Self { engine }))
+        Ok(Arc::new(Self {
+            engine: Arc::new(engine),
+        }))
     }
 
     /// Every face in the frame, most confident first.

@@ -689,6 +689,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_faceseal_checksum_method_faceengine_probe(
     ): Int
+    external fun uniffi_faceseal_checksum_method_faceengine_start_capture(
+    ): Int
+    external fun uniffi_faceseal_checksum_method_capturesession_challenge_steps(
+    ): Int
+    external fun uniffi_faceseal_checksum_method_capturesession_finish(
+    ): Int
+    external fun uniffi_faceseal_checksum_method_capturesession_push_frame(
+    ): Int
     external fun uniffi_faceseal_checksum_constructor_cancelhandle_new(
     ): Int
     external fun uniffi_faceseal_checksum_constructor_faceengine_new(
@@ -736,6 +744,18 @@ internal object UniffiLib {
     external fun uniffi_faceseal_fn_method_faceengine_enroll(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_faceseal_fn_method_faceengine_probe(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_faceseal_fn_method_faceengine_start_capture(`ptr`: Long,`config`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_faceseal_fn_clone_capturesession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_faceseal_fn_free_capturesession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_faceseal_fn_method_capturesession_challenge_steps(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_faceseal_fn_method_capturesession_finish(`ptr`: Long,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_faceseal_fn_method_capturesession_push_frame(`ptr`: Long,`frame`: RustBuffer.ByValue,`timestampMs`: Long,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_faceseal_fn_func_library_version(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -877,6 +897,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_faceseal_checksum_method_faceengine_probe() and 0xFFFF) != 52275) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_faceseal_checksum_method_faceengine_start_capture() and 0xFFFF) != 45484) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_faceseal_checksum_method_capturesession_challenge_steps() and 0xFFFF) != 18543) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_faceseal_checksum_method_capturesession_finish() and 0xFFFF) != 56908) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_faceseal_checksum_method_capturesession_push_frame() and 0xFFFF) != 22769) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_faceseal_checksum_constructor_cancelhandle_new() and 0xFFFF) != 56324) {
@@ -1045,6 +1077,33 @@ private class JavaLangRefCleanable(
 /**
  * @suppress
  */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterUInt: FfiConverter<UInt, Int> {
     override fun lift(value: Int): UInt {
         return value.toUInt()
@@ -1085,6 +1144,29 @@ public object FfiConverterInt: FfiConverter<Int, Int> {
 
     override fun write(value: Int, buf: ByteBuffer) {
         buf.putInt(value)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterULong: FfiConverter<ULong, Long> {
+    override fun lift(value: Long): ULong {
+        return value.toULong()
+    }
+
+    override fun read(buf: ByteBuffer): ULong {
+        return lift(buf.getLong())
+    }
+
+    override fun lower(value: ULong): Long {
+        return value.toLong()
+    }
+
+    override fun allocationSize(value: ULong) = 8UL
+
+    override fun write(value: ULong, buf: ByteBuffer) {
+        buf.putLong(value.toLong())
     }
 }
 
@@ -1604,6 +1686,333 @@ public object FfiConverterTypeCancelHandle: FfiConverter<CancelHandle, Long> {
 
 
 /**
+ * One capture in progress: push frames as the camera delivers them, then
+ * finish. Safe to share between threads; a call made while another runs on
+ * the same session fails with `InUse`.
+ */
+public interface CaptureSessionInterface {
+    
+    /**
+     * The head movements the challenge asks for, in order (empty below
+     * `Strict`): show them as the feedback's guidance asks.
+     */
+    fun `challengeSteps`(): List<HeadTurn>
+    
+    /**
+     * Decides the burst and, when it is live, seals the template made from
+     * its best frames with the session's challenge. The session is over
+     * after a decision, live or not.
+     */
+    fun `finish`(`cancel`: CancelHandle? = null): CaptureResult
+    
+    /**
+     * Analyses one camera frame captured at `timestamp_ms` (any monotonic
+     * clock, milliseconds) and says what the person should do next.
+     */
+    fun `pushFrame`(`frame`: Frame, `timestampMs`: kotlin.ULong, `cancel`: CancelHandle? = null): FrameFeedback
+    
+    companion object
+}
+
+/**
+ * One capture in progress: push frames as the camera delivers them, then
+ * finish. Safe to share between threads; a call made while another runs on
+ * the same session fails with `InUse`.
+ */
+open class CaptureSession: Disposable, AutoCloseable, CaptureSessionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_faceseal_fn_free_capturesession(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_faceseal_fn_clone_capturesession(handle, status)
+        }
+    }
+
+    
+    /**
+     * The head movements the challenge asks for, in order (empty below
+     * `Strict`): show them as the feedback's guidance asks.
+     */override fun `challengeSteps`(): List<HeadTurn> {
+            return FfiConverterSequenceTypeHeadTurn.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_faceseal_fn_method_capturesession_challenge_steps(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decides the burst and, when it is live, seals the template made from
+     * its best frames with the session's challenge. The session is over
+     * after a decision, live or not.
+     */
+    @Throws(CaptureException::class)override fun `finish`(`cancel`: CancelHandle?): CaptureResult {
+            return FfiConverterTypeCaptureResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CaptureException) { _status ->
+    UniffiLib.uniffi_faceseal_fn_method_capturesession_finish(
+        it,
+        
+        FfiConverterOptionalTypeCancelHandle.lower(`cancel`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Analyses one camera frame captured at `timestamp_ms` (any monotonic
+     * clock, milliseconds) and says what the person should do next.
+     */
+    @Throws(CaptureException::class)override fun `pushFrame`(`frame`: Frame, `timestampMs`: kotlin.ULong, `cancel`: CancelHandle?): FrameFeedback {
+            return FfiConverterTypeFrameFeedback.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CaptureException) { _status ->
+    UniffiLib.uniffi_faceseal_fn_method_capturesession_push_frame(
+        it,
+        
+        FfiConverterTypeFrame.lower(`frame`),
+        FfiConverterULong.lower(`timestampMs`),
+        FfiConverterOptionalTypeCancelHandle.lower(`cancel`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCaptureSession: FfiConverter<CaptureSession, Long> {
+    override fun lower(value: CaptureSession): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): CaptureSession {
+        return CaptureSession(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): CaptureSession {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: CaptureSession) = 8UL
+
+    override fun write(value: CaptureSession, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The SDK: models loaded once, calls served by a bounded queue. Share one.
  */
 public interface FaceEngineInterface {
@@ -1633,6 +2042,12 @@ public interface FaceEngineInterface {
      * A verification probe sealed with the server's 32-byte challenge.
      */
     fun `probe`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle? = null): kotlin.ByteArray
+    
+    /**
+     * Starts a capture session. Consent, subject id, keys and the
+     * configuration are checked here, before any frame.
+     */
+    fun `startCapture`(`config`: CaptureConfig): CaptureSession
     
     companion object
 }
@@ -1858,6 +2273,25 @@ open class FaceEngine: Disposable, AutoCloseable, FaceEngineInterface
     
 
     
+    /**
+     * Starts a capture session. Consent, subject id, keys and the
+     * configuration are checked here, before any frame.
+     */
+    @Throws(CaptureException::class)override fun `startCapture`(`config`: CaptureConfig): CaptureSession {
+            return FfiConverterTypeCaptureSession.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CaptureException) { _status ->
+    UniffiLib.uniffi_faceseal_fn_method_faceengine_start_capture(
+        it,
+        
+        FfiConverterTypeCaptureConfig.lower(`config`),_status)
+}
+    }
+    )
+    }
+    
+
+    
 
     
 
@@ -1898,6 +2332,271 @@ public object FfiConverterTypeFaceEngine: FfiConverter<FaceEngine, Long> {
 
 
 /**
+ * Per-signal scores of a burst, 0 to 1 with each signal's pass mark at 0.5.
+ */
+data class BurstScores (
+    /**
+     * The burst's fused score: the smallest signal in force.
+     */
+    var `score`: kotlin.Float
+    , 
+    var `passive`: kotlin.Float
+    , 
+    /**
+     * Frequency cues; absent when no face was big enough to read them (and
+     * then border and glare are absent too).
+     */
+    var `screen`: kotlin.Float?
+    , 
+    var `border`: kotlin.Float?
+    , 
+    var `glare`: kotlin.Float?
+    , 
+    var `parallax`: kotlin.Float
+    , 
+    /**
+     * Present when the level asked for a challenge.
+     */
+    var `challenge`: kotlin.Float?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBurstScores: FfiConverterRustBuffer<BurstScores> {
+    override fun read(buf: ByteBuffer): BurstScores {
+        return BurstScores(
+            FfiConverterFloat.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterOptionalFloat.read(buf),
+            FfiConverterOptionalFloat.read(buf),
+            FfiConverterOptionalFloat.read(buf),
+            FfiConverterFloat.read(buf),
+            FfiConverterOptionalFloat.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BurstScores) = (
+            FfiConverterFloat.allocationSize(value.`score`) +
+            FfiConverterFloat.allocationSize(value.`passive`) +
+            FfiConverterOptionalFloat.allocationSize(value.`screen`) +
+            FfiConverterOptionalFloat.allocationSize(value.`border`) +
+            FfiConverterOptionalFloat.allocationSize(value.`glare`) +
+            FfiConverterFloat.allocationSize(value.`parallax`) +
+            FfiConverterOptionalFloat.allocationSize(value.`challenge`)
+    )
+
+    override fun write(value: BurstScores, buf: ByteBuffer) {
+            FfiConverterFloat.write(value.`score`, buf)
+            FfiConverterFloat.write(value.`passive`, buf)
+            FfiConverterOptionalFloat.write(value.`screen`, buf)
+            FfiConverterOptionalFloat.write(value.`border`, buf)
+            FfiConverterOptionalFloat.write(value.`glare`, buf)
+            FfiConverterFloat.write(value.`parallax`, buf)
+            FfiConverterOptionalFloat.write(value.`challenge`, buf)
+    }
+}
+
+
+
+/**
+ * The liveness layer's decision over the burst.
+ */
+data class BurstSummary (
+    var `live`: kotlin.Boolean
+    , 
+    var `level`: SecurityLevel
+    , 
+    /**
+     * Empty when live.
+     */
+    var `reasons`: List<RefusalReason>
+    , 
+    var `scores`: BurstScores
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeBurstSummary: FfiConverterRustBuffer<BurstSummary> {
+    override fun read(buf: ByteBuffer): BurstSummary {
+        return BurstSummary(
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeSecurityLevel.read(buf),
+            FfiConverterSequenceTypeRefusalReason.read(buf),
+            FfiConverterTypeBurstScores.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: BurstSummary) = (
+            FfiConverterBoolean.allocationSize(value.`live`) +
+            FfiConverterTypeSecurityLevel.allocationSize(value.`level`) +
+            FfiConverterSequenceTypeRefusalReason.allocationSize(value.`reasons`) +
+            FfiConverterTypeBurstScores.allocationSize(value.`scores`)
+    )
+
+    override fun write(value: BurstSummary, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`live`, buf)
+            FfiConverterTypeSecurityLevel.write(value.`level`, buf)
+            FfiConverterSequenceTypeRefusalReason.write(value.`reasons`, buf)
+            FfiConverterTypeBurstScores.write(value.`scores`, buf)
+    }
+}
+
+
+
+/**
+ * The terms of one capture.
+ */
+data class CaptureConfig (
+    var `purpose`: CapturePurpose
+    , 
+    var `subjectId`: kotlin.String
+    , 
+    var `consentRef`: kotlin.String
+    , 
+    /**
+     * The 32-byte nonce the server issued for this operation.
+     */
+    var `challenge`: kotlin.ByteArray
+    , 
+    var `level`: SecurityLevel
+    , 
+    /**
+     * The session's lifetime in milliseconds.
+     */
+    var `expiryMs`: kotlin.ULong = 10000uL 
+    , 
+    /**
+     * Frames the burst needs before `finish` can decide.
+     */
+    var `burstFrames`: kotlin.UInt = 5u 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCaptureConfig: FfiConverterRustBuffer<CaptureConfig> {
+    override fun read(buf: ByteBuffer): CaptureConfig {
+        return CaptureConfig(
+            FfiConverterTypeCapturePurpose.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterTypeSecurityLevel.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CaptureConfig) = (
+            FfiConverterTypeCapturePurpose.allocationSize(value.`purpose`) +
+            FfiConverterString.allocationSize(value.`subjectId`) +
+            FfiConverterString.allocationSize(value.`consentRef`) +
+            FfiConverterByteArray.allocationSize(value.`challenge`) +
+            FfiConverterTypeSecurityLevel.allocationSize(value.`level`) +
+            FfiConverterULong.allocationSize(value.`expiryMs`) +
+            FfiConverterUInt.allocationSize(value.`burstFrames`)
+    )
+
+    override fun write(value: CaptureConfig, buf: ByteBuffer) {
+            FfiConverterTypeCapturePurpose.write(value.`purpose`, buf)
+            FfiConverterString.write(value.`subjectId`, buf)
+            FfiConverterString.write(value.`consentRef`, buf)
+            FfiConverterByteArray.write(value.`challenge`, buf)
+            FfiConverterTypeSecurityLevel.write(value.`level`, buf)
+            FfiConverterULong.write(value.`expiryMs`, buf)
+            FfiConverterUInt.write(value.`burstFrames`, buf)
+    }
+}
+
+
+
+/**
+ * A live capture, sealed.
+ */
+data class CaptureResult (
+    /**
+     * The envelope for the tenant's server.
+     */
+    var `sealed`: kotlin.ByteArray
+    , 
+    /**
+     * The protected template, for kiosk mode.
+     */
+    var `template`: kotlin.ByteArray
+    , 
+    var `decision`: BurstSummary
+    , 
+    /**
+     * The lowest quality score of the frames the template was made from.
+     */
+    var `qualityScore`: kotlin.Float
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCaptureResult: FfiConverterRustBuffer<CaptureResult> {
+    override fun read(buf: ByteBuffer): CaptureResult {
+        return CaptureResult(
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterTypeBurstSummary.read(buf),
+            FfiConverterFloat.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CaptureResult) = (
+            FfiConverterByteArray.allocationSize(value.`sealed`) +
+            FfiConverterByteArray.allocationSize(value.`template`) +
+            FfiConverterTypeBurstSummary.allocationSize(value.`decision`) +
+            FfiConverterFloat.allocationSize(value.`qualityScore`)
+    )
+
+    override fun write(value: CaptureResult, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`sealed`, buf)
+            FfiConverterByteArray.write(value.`template`, buf)
+            FfiConverterTypeBurstSummary.write(value.`decision`, buf)
+            FfiConverterFloat.write(value.`qualityScore`, buf)
+    }
+}
+
+
+
+/**
  * How to build a [`FaceEngine`].
  */
 data class EngineSettings (
@@ -1922,6 +2621,14 @@ data class EngineSettings (
     var `templateSecret`: kotlin.ByteArray?
     , 
     var `keyVersion`: kotlin.UInt
+    , 
+    /**
+     * The bundle's template parameters (`template.m`, `template.q`); `None`
+     * takes the defaults (1024 hashes of window 8).
+     */
+    var `templateM`: kotlin.UShort? = null 
+    , 
+    var `templateQ`: kotlin.UShort? = null 
     , 
     /**
      * Worker threads; 0 takes the default (1).
@@ -1968,6 +2675,8 @@ public object FfiConverterTypeEngineSettings: FfiConverterRustBuffer<EngineSetti
             FfiConverterOptionalByteArray.read(buf),
             FfiConverterOptionalByteArray.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterOptionalUShort.read(buf),
+            FfiConverterOptionalUShort.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
@@ -1982,6 +2691,8 @@ public object FfiConverterTypeEngineSettings: FfiConverterRustBuffer<EngineSetti
             FfiConverterOptionalByteArray.allocationSize(value.`tenantPublicKey`) +
             FfiConverterOptionalByteArray.allocationSize(value.`templateSecret`) +
             FfiConverterUInt.allocationSize(value.`keyVersion`) +
+            FfiConverterOptionalUShort.allocationSize(value.`templateM`) +
+            FfiConverterOptionalUShort.allocationSize(value.`templateQ`) +
             FfiConverterUInt.allocationSize(value.`workers`) +
             FfiConverterUInt.allocationSize(value.`queueDepth`) +
             FfiConverterUInt.allocationSize(value.`timeoutMs`) +
@@ -1995,6 +2706,8 @@ public object FfiConverterTypeEngineSettings: FfiConverterRustBuffer<EngineSetti
             FfiConverterOptionalByteArray.write(value.`tenantPublicKey`, buf)
             FfiConverterOptionalByteArray.write(value.`templateSecret`, buf)
             FfiConverterUInt.write(value.`keyVersion`, buf)
+            FfiConverterOptionalUShort.write(value.`templateM`, buf)
+            FfiConverterOptionalUShort.write(value.`templateQ`, buf)
             FfiConverterUInt.write(value.`workers`, buf)
             FfiConverterUInt.write(value.`queueDepth`, buf)
             FfiConverterUInt.write(value.`timeoutMs`, buf)
@@ -2056,6 +2769,87 @@ public object FfiConverterTypeFaceBox: FfiConverterRustBuffer<FaceBox> {
             FfiConverterFloat.write(value.`x2`, buf)
             FfiConverterFloat.write(value.`y2`, buf)
             FfiConverterFloat.write(value.`score`, buf)
+    }
+}
+
+
+
+/**
+ * The session's answer to one frame.
+ */
+data class FrameFeedback (
+    var `guidance`: Guidance
+    , 
+    /**
+     * A short instruction to show or speak (English).
+     */
+    var `instruction`: kotlin.String
+    , 
+    /**
+     * Frames pushed so far, this one included.
+     */
+    var `frames`: kotlin.UInt
+    , 
+    /**
+     * Frames with one good face.
+     */
+    var `usable`: kotlin.UInt
+    , 
+    /**
+     * Frames the burst needs.
+     */
+    var `needed`: kotlin.UInt
+    , 
+    /**
+     * Challenge movements made so far, and required (0 when not asked).
+     */
+    var `turnsDone`: kotlin.UInt
+    , 
+    var `turnsRequired`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFrameFeedback: FfiConverterRustBuffer<FrameFeedback> {
+    override fun read(buf: ByteBuffer): FrameFeedback {
+        return FrameFeedback(
+            FfiConverterTypeGuidance.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FrameFeedback) = (
+            FfiConverterTypeGuidance.allocationSize(value.`guidance`) +
+            FfiConverterString.allocationSize(value.`instruction`) +
+            FfiConverterUInt.allocationSize(value.`frames`) +
+            FfiConverterUInt.allocationSize(value.`usable`) +
+            FfiConverterUInt.allocationSize(value.`needed`) +
+            FfiConverterUInt.allocationSize(value.`turnsDone`) +
+            FfiConverterUInt.allocationSize(value.`turnsRequired`)
+    )
+
+    override fun write(value: FrameFeedback, buf: ByteBuffer) {
+            FfiConverterTypeGuidance.write(value.`guidance`, buf)
+            FfiConverterString.write(value.`instruction`, buf)
+            FfiConverterUInt.write(value.`frames`, buf)
+            FfiConverterUInt.write(value.`usable`, buf)
+            FfiConverterUInt.write(value.`needed`, buf)
+            FfiConverterUInt.write(value.`turnsDone`, buf)
+            FfiConverterUInt.write(value.`turnsRequired`, buf)
     }
 }
 
@@ -2207,6 +3001,527 @@ public object FfiConverterTypeSealedEnrolment: FfiConverterRustBuffer<SealedEnro
             FfiConverterFloat.write(value.`qualityScore`, buf)
     }
 }
+
+
+
+
+
+/**
+ * Why a session call failed (`CaptureException` in Kotlin,
+ * `CaptureError` in Swift). Each case carries what the app needs to act;
+ * texts never hold a subject id, a consent reference or pixel data.
+ */
+sealed class CaptureException: kotlin.Exception() {
+    
+    /**
+     * The liveness layer refused the burst. The session is over.
+     */
+    class NotLive(
+        
+        val `reasons`: List<RefusalReason>, 
+        
+        val `scores`: BurstScores
+        ) : CaptureException() {
+        override val message
+            get() = "reasons=${ `reasons` }, scores=${ `scores` }"
+    }
+    
+    class FrameOutOfOrder(
+        
+        val `given`: kotlin.ULong, 
+        
+        val `last`: kotlin.ULong
+        ) : CaptureException() {
+        override val message
+            get() = "given=${ `given` }, last=${ `last` }"
+    }
+    
+    class FrameSizeChanged(
+        
+        val `width`: kotlin.UInt, 
+        
+        val `height`: kotlin.UInt, 
+        
+        val `expectedWidth`: kotlin.UInt, 
+        
+        val `expectedHeight`: kotlin.UInt
+        ) : CaptureException() {
+        override val message
+            get() = "width=${ `width` }, height=${ `height` }, expectedWidth=${ `expectedWidth` }, expectedHeight=${ `expectedHeight` }"
+    }
+    
+    class TooManyFrames(
+        
+        val `max`: kotlin.UInt
+        ) : CaptureException() {
+        override val message
+            get() = "max=${ `max` }"
+    }
+    
+    class NotEnoughFrames(
+        
+        val `given`: kotlin.UInt, 
+        
+        val `needed`: kotlin.UInt
+        ) : CaptureException() {
+        override val message
+            get() = "given=${ `given` }, needed=${ `needed` }"
+    }
+    
+    class Finished(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    class Expired(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * Another thread is in a call on this session.
+     */
+    class InUse(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * No frame had one face good enough for a template. The session is over.
+     */
+    class NoUsableFace(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * The engine's queue is full: try the frame again shortly.
+     */
+    class Busy(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    class Timeout(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    class Cancelled(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    class ShuttingDown(
+        ) : CaptureException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * The picture was refused: format, size or raw buffer layout.
+     */
+    class InvalidImage(
+        
+        val `detail`: kotlin.String
+        ) : CaptureException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * A face too poor for the call, with what is wrong, most urgent first.
+     */
+    class LowQuality(
+        
+        val `issues`: List<QualityIssue>
+        ) : CaptureException() {
+        override val message
+            get() = "issues=${ `issues` }"
+    }
+    
+    /**
+     * No usable consent reference, or one for another purpose.
+     */
+    class Consent(
+        
+        val `detail`: kotlin.String
+        ) : CaptureException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * A subject id, challenge, expiry or burst length out of range.
+     */
+    class InvalidArgument(
+        
+        val `detail`: kotlin.String
+        ) : CaptureException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * The engine lacks the tenant key or template secret sessions need.
+     */
+    class NotConfigured(
+        
+        val `detail`: kotlin.String
+        ) : CaptureException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    class Model(
+        
+        val `detail`: kotlin.String
+        ) : CaptureException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * A bug in the library.
+     */
+    class Internal(
+        
+        val `detail`: kotlin.String
+        ) : CaptureException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<CaptureException> {
+        override fun lift(error_buf: RustBuffer.ByValue): CaptureException = FfiConverterTypeCaptureError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCaptureError : FfiConverterRustBuffer<CaptureException> {
+    override fun read(buf: ByteBuffer): CaptureException {
+        
+
+        return when(buf.getInt()) {
+            1 -> CaptureException.NotLive(
+                FfiConverterSequenceTypeRefusalReason.read(buf),
+                FfiConverterTypeBurstScores.read(buf),
+                )
+            2 -> CaptureException.FrameOutOfOrder(
+                FfiConverterULong.read(buf),
+                FfiConverterULong.read(buf),
+                )
+            3 -> CaptureException.FrameSizeChanged(
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                )
+            4 -> CaptureException.TooManyFrames(
+                FfiConverterUInt.read(buf),
+                )
+            5 -> CaptureException.NotEnoughFrames(
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                )
+            6 -> CaptureException.Finished()
+            7 -> CaptureException.Expired()
+            8 -> CaptureException.InUse()
+            9 -> CaptureException.NoUsableFace()
+            10 -> CaptureException.Busy()
+            11 -> CaptureException.Timeout()
+            12 -> CaptureException.Cancelled()
+            13 -> CaptureException.ShuttingDown()
+            14 -> CaptureException.InvalidImage(
+                FfiConverterString.read(buf),
+                )
+            15 -> CaptureException.LowQuality(
+                FfiConverterSequenceTypeQualityIssue.read(buf),
+                )
+            16 -> CaptureException.Consent(
+                FfiConverterString.read(buf),
+                )
+            17 -> CaptureException.InvalidArgument(
+                FfiConverterString.read(buf),
+                )
+            18 -> CaptureException.NotConfigured(
+                FfiConverterString.read(buf),
+                )
+            19 -> CaptureException.Model(
+                FfiConverterString.read(buf),
+                )
+            20 -> CaptureException.Internal(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: CaptureException): ULong {
+        return when(value) {
+            is CaptureException.NotLive -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterSequenceTypeRefusalReason.allocationSize(value.`reasons`)
+                + FfiConverterTypeBurstScores.allocationSize(value.`scores`)
+            )
+            is CaptureException.FrameOutOfOrder -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterULong.allocationSize(value.`given`)
+                + FfiConverterULong.allocationSize(value.`last`)
+            )
+            is CaptureException.FrameSizeChanged -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`width`)
+                + FfiConverterUInt.allocationSize(value.`height`)
+                + FfiConverterUInt.allocationSize(value.`expectedWidth`)
+                + FfiConverterUInt.allocationSize(value.`expectedHeight`)
+            )
+            is CaptureException.TooManyFrames -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`max`)
+            )
+            is CaptureException.NotEnoughFrames -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`given`)
+                + FfiConverterUInt.allocationSize(value.`needed`)
+            )
+            is CaptureException.Finished -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.Expired -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.InUse -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.NoUsableFace -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.Busy -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.Timeout -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.Cancelled -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.ShuttingDown -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is CaptureException.InvalidImage -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CaptureException.LowQuality -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterSequenceTypeQualityIssue.allocationSize(value.`issues`)
+            )
+            is CaptureException.Consent -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CaptureException.InvalidArgument -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CaptureException.NotConfigured -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CaptureException.Model -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CaptureException.Internal -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: CaptureException, buf: ByteBuffer) {
+        when(value) {
+            is CaptureException.NotLive -> {
+                buf.putInt(1)
+                FfiConverterSequenceTypeRefusalReason.write(value.`reasons`, buf)
+                FfiConverterTypeBurstScores.write(value.`scores`, buf)
+                Unit
+            }
+            is CaptureException.FrameOutOfOrder -> {
+                buf.putInt(2)
+                FfiConverterULong.write(value.`given`, buf)
+                FfiConverterULong.write(value.`last`, buf)
+                Unit
+            }
+            is CaptureException.FrameSizeChanged -> {
+                buf.putInt(3)
+                FfiConverterUInt.write(value.`width`, buf)
+                FfiConverterUInt.write(value.`height`, buf)
+                FfiConverterUInt.write(value.`expectedWidth`, buf)
+                FfiConverterUInt.write(value.`expectedHeight`, buf)
+                Unit
+            }
+            is CaptureException.TooManyFrames -> {
+                buf.putInt(4)
+                FfiConverterUInt.write(value.`max`, buf)
+                Unit
+            }
+            is CaptureException.NotEnoughFrames -> {
+                buf.putInt(5)
+                FfiConverterUInt.write(value.`given`, buf)
+                FfiConverterUInt.write(value.`needed`, buf)
+                Unit
+            }
+            is CaptureException.Finished -> {
+                buf.putInt(6)
+                Unit
+            }
+            is CaptureException.Expired -> {
+                buf.putInt(7)
+                Unit
+            }
+            is CaptureException.InUse -> {
+                buf.putInt(8)
+                Unit
+            }
+            is CaptureException.NoUsableFace -> {
+                buf.putInt(9)
+                Unit
+            }
+            is CaptureException.Busy -> {
+                buf.putInt(10)
+                Unit
+            }
+            is CaptureException.Timeout -> {
+                buf.putInt(11)
+                Unit
+            }
+            is CaptureException.Cancelled -> {
+                buf.putInt(12)
+                Unit
+            }
+            is CaptureException.ShuttingDown -> {
+                buf.putInt(13)
+                Unit
+            }
+            is CaptureException.InvalidImage -> {
+                buf.putInt(14)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CaptureException.LowQuality -> {
+                buf.putInt(15)
+                FfiConverterSequenceTypeQualityIssue.write(value.`issues`, buf)
+                Unit
+            }
+            is CaptureException.Consent -> {
+                buf.putInt(16)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CaptureException.InvalidArgument -> {
+                buf.putInt(17)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CaptureException.NotConfigured -> {
+                buf.putInt(18)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CaptureException.Model -> {
+                buf.putInt(19)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CaptureException.Internal -> {
+                buf.putInt(20)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+/**
+ * What a capture is for.
+ */
+
+enum class CapturePurpose {
+    
+    /**
+     * A reference template for the server to store.
+     */
+    ENROL,
+    /**
+     * A probe for the server to compare with the reference.
+     */
+    VERIFY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCapturePurpose: FfiConverterRustBuffer<CapturePurpose> {
+    override fun read(buf: ByteBuffer) = try {
+        CapturePurpose.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CapturePurpose) = 4UL
+
+    override fun write(value: CapturePurpose, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -2497,6 +3812,101 @@ public object FfiConverterTypeFrame : FfiConverterRustBuffer<Frame>{
 
 
 /**
+ * What to tell the person in front of the camera.
+ */
+
+enum class Guidance {
+    
+    NO_FACE,
+    MULTIPLE_FACES,
+    MOVE_CLOSER,
+    MOVE_BACK,
+    CENTRE_FACE,
+    HOLD_STILL,
+    TOO_DARK,
+    TOO_BRIGHT,
+    MOVE_OUT_OF_LIGHT,
+    TURN_LEFT,
+    TURN_RIGHT,
+    TURN_UP,
+    TURN_DOWN,
+    /**
+     * Enough good frames: call `finish`.
+     */
+    DONE,
+    /**
+     * Guidance newer than these bindings: show the feedback's instruction.
+     */
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGuidance: FfiConverterRustBuffer<Guidance> {
+    override fun read(buf: ByteBuffer) = try {
+        Guidance.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Guidance) = 4UL
+
+    override fun write(value: Guidance, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * A head movement the challenge asks for.
+ */
+
+enum class HeadTurn {
+    
+    LEFT,
+    RIGHT,
+    UP,
+    DOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHeadTurn: FfiConverterRustBuffer<HeadTurn> {
+    override fun read(buf: ByteBuffer) = try {
+        HeadTurn.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: HeadTurn) = 4UL
+
+    override fun write(value: HeadTurn, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Pixel layout of a raw camera frame.
  */
 
@@ -2539,6 +3949,221 @@ public object FfiConverterTypePixelFormat: FfiConverterRustBuffer<PixelFormat> {
 }
 
 
+
+
+
+/**
+ * Why a face was not good enough.
+ */
+
+enum class QualityIssue {
+    
+    NO_FACE,
+    MULTIPLE_FACES,
+    FACE_TOO_SMALL,
+    FACE_CUT_OFF,
+    BLURRY,
+    TOO_DARK,
+    TOO_BRIGHT,
+    HARSH_LIGHT,
+    HEAD_TURNED,
+    HEAD_TILTED,
+    HEAD_PITCHED,
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQualityIssue: FfiConverterRustBuffer<QualityIssue> {
+    override fun read(buf: ByteBuffer) = try {
+        QualityIssue.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: QualityIssue) = 4UL
+
+    override fun write(value: QualityIssue, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why the liveness layer refused a burst.
+ */
+
+enum class RefusalReason {
+    
+    /**
+     * The texture models see a print or a screen.
+     */
+    PASSIVE_SPOOF,
+    /**
+     * Moiré or screen-pixel energy on the face.
+     */
+    SCREEN_CUES,
+    /**
+     * Straight edges frame the face: a device or a sheet held up.
+     */
+    SCREEN_BORDER,
+    /**
+     * Glare on the face: the glass of a screen or a glossy print.
+     */
+    GLARE,
+    /**
+     * The face moved like a plane.
+     */
+    PLANAR_FACE,
+    /**
+     * `Strict`: no head rotation shown.
+     */
+    NO_PARALLAX,
+    /**
+     * `Strict`: no challenge to check.
+     */
+    CHALLENGE_MISSING,
+    /**
+     * The movements asked for were not made, in order, in time.
+     */
+    CHALLENGE_FAILED,
+    /**
+     * Too few frames for the temporal check.
+     */
+    TEMPORAL_TOO_FEW_FRAMES,
+    /**
+     * Capture times do not increase.
+     */
+    TEMPORAL_TIME_NOT_INCREASING,
+    /**
+     * Frames without the face.
+     */
+    TEMPORAL_FACE_MISSING,
+    /**
+     * Frames with more than one face.
+     */
+    TEMPORAL_MULTIPLE_FACES,
+    /**
+     * The face jumped between frames.
+     */
+    TEMPORAL_TRACK_BROKEN,
+    /**
+     * The same picture several times.
+     */
+    TEMPORAL_REPEATED_FRAMES,
+    /**
+     * A reason newer than these bindings.
+     */
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRefusalReason: FfiConverterRustBuffer<RefusalReason> {
+    override fun read(buf: ByteBuffer) = try {
+        RefusalReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RefusalReason) = 4UL
+
+    override fun write(value: RefusalReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The tenant's required liveness level (from its bundle).
+ */
+
+enum class SecurityLevel {
+    
+    BASIC,
+    STANDARD,
+    /**
+     * Asks for head movements ([`CaptureSession::challenge_steps`]).
+     */
+    STRICT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSecurityLevel: FfiConverterRustBuffer<SecurityLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        SecurityLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: SecurityLevel) = 4UL
+
+    override fun write(value: SecurityLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUShort: FfiConverterRustBuffer<kotlin.UShort?> {
+    override fun read(buf: ByteBuffer): kotlin.UShort? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUShort.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UShort?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUShort.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UShort?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUShort.write(value, buf)
+        }
+    }
+}
 
 
 
@@ -2780,6 +4405,90 @@ public object FfiConverterSequenceTypeFrame: FfiConverterRustBuffer<List<Frame>>
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFrame.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeHeadTurn: FfiConverterRustBuffer<List<HeadTurn>> {
+    override fun read(buf: ByteBuffer): List<HeadTurn> {
+        val len = buf.getInt()
+        return List<HeadTurn>(len) {
+            FfiConverterTypeHeadTurn.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<HeadTurn>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeHeadTurn.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<HeadTurn>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeHeadTurn.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeQualityIssue: FfiConverterRustBuffer<List<QualityIssue>> {
+    override fun read(buf: ByteBuffer): List<QualityIssue> {
+        val len = buf.getInt()
+        return List<QualityIssue>(len) {
+            FfiConverterTypeQualityIssue.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<QualityIssue>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeQualityIssue.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<QualityIssue>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeQualityIssue.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRefusalReason: FfiConverterRustBuffer<List<RefusalReason>> {
+    override fun read(buf: ByteBuffer): List<RefusalReason> {
+        val len = buf.getInt()
+        return List<RefusalReason>(len) {
+            FfiConverterTypeRefusalReason.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RefusalReason>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRefusalReason.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RefusalReason>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRefusalReason.write(it, buf)
         }
     }
 }

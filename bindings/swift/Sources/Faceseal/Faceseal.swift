@@ -465,6 +465,22 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -490,6 +506,22 @@ fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
     }
 
     public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
+    typealias FfiType = UInt64
+    typealias SwiftType = UInt64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         writeInt(&buf, lower(value))
     }
 }
@@ -754,6 +786,185 @@ public func FfiConverterTypeCancelHandle_lower(_ value: CancelHandle) -> UInt64 
 
 
 /**
+ * One capture in progress: push frames as the camera delivers them, then
+ * finish. Safe to share between threads; a call made while another runs on
+ * the same session fails with `InUse`.
+ */
+public protocol CaptureSessionProtocol: AnyObject, Sendable {
+    
+    /**
+     * The head movements the challenge asks for, in order (empty below
+     * `Strict`): show them as the feedback's guidance asks.
+     */
+    func challengeSteps()  -> [HeadTurn]
+    
+    /**
+     * Decides the burst and, when it is live, seals the template made from
+     * its best frames with the session's challenge. The session is over
+     * after a decision, live or not.
+     */
+    func finish(cancel: CancelHandle?) throws  -> CaptureResult
+    
+    /**
+     * Analyses one camera frame captured at `timestamp_ms` (any monotonic
+     * clock, milliseconds) and says what the person should do next.
+     */
+    func pushFrame(frame: Frame, timestampMs: UInt64, cancel: CancelHandle?) throws  -> FrameFeedback
+    
+}
+/**
+ * One capture in progress: push frames as the camera delivers them, then
+ * finish. Safe to share between threads; a call made while another runs on
+ * the same session fails with `InUse`.
+ */
+open class CaptureSession: CaptureSessionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_faceseal_fn_clone_capturesession(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_faceseal_fn_free_capturesession(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The head movements the challenge asks for, in order (empty below
+     * `Strict`): show them as the feedback's guidance asks.
+     */
+open func challengeSteps() -> [HeadTurn]  {
+    return try!  FfiConverterSequenceTypeHeadTurn.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_faceseal_fn_method_capturesession_challenge_steps(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decides the burst and, when it is live, seals the template made from
+     * its best frames with the session's challenge. The session is over
+     * after a decision, live or not.
+     */
+open func finish(cancel: CancelHandle? = nil)throws  -> CaptureResult  {
+    return try  FfiConverterTypeCaptureResult_lift(try rustCallWithError(FfiConverterTypeCaptureError_lift) {
+        uniffiCallStatus in
+    uniffi_faceseal_fn_method_capturesession_finish(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeCancelHandle.lower(cancel),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Analyses one camera frame captured at `timestamp_ms` (any monotonic
+     * clock, milliseconds) and says what the person should do next.
+     */
+open func pushFrame(frame: Frame, timestampMs: UInt64, cancel: CancelHandle? = nil)throws  -> FrameFeedback  {
+    return try  FfiConverterTypeFrameFeedback_lift(try rustCallWithError(FfiConverterTypeCaptureError_lift) {
+        uniffiCallStatus in
+    uniffi_faceseal_fn_method_capturesession_push_frame(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeFrame_lower(frame),
+        FfiConverterUInt64.lower(timestampMs),
+        FfiConverterOptionTypeCancelHandle.lower(cancel),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCaptureSession: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CaptureSession
+
+    public static func lift(_ handle: UInt64) throws -> CaptureSession {
+        return CaptureSession(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CaptureSession) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CaptureSession {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CaptureSession, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureSession_lift(_ handle: UInt64) throws -> CaptureSession {
+    return try FfiConverterTypeCaptureSession.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureSession_lower(_ value: CaptureSession) -> UInt64 {
+    return FfiConverterTypeCaptureSession.lower(value)
+}
+
+
+
+
+
+
+/**
  * The SDK: models loaded once, calls served by a bounded queue. Share one.
  */
 public protocol FaceEngineProtocol: AnyObject, Sendable {
@@ -783,6 +994,12 @@ public protocol FaceEngineProtocol: AnyObject, Sendable {
      * A verification probe sealed with the server's 32-byte challenge.
      */
     func probe(frames: [Frame], subjectId: String, consentRef: String, challenge: Data, cancel: CancelHandle?) throws  -> Data
+    
+    /**
+     * Starts a capture session. Consent, subject id, keys and the
+     * configuration are checked here, before any frame.
+     */
+    func startCapture(config: CaptureConfig) throws  -> CaptureSession
     
 }
 /**
@@ -932,6 +1149,20 @@ open func probe(frames: [Frame], subjectId: String, consentRef: String, challeng
 })
 }
     
+    /**
+     * Starts a capture session. Consent, subject id, keys and the
+     * configuration are checked here, before any frame.
+     */
+open func startCapture(config: CaptureConfig)throws  -> CaptureSession  {
+    return try  FfiConverterTypeCaptureSession_lift(try rustCallWithError(FfiConverterTypeCaptureError_lift) {
+        uniffiCallStatus in
+    uniffi_faceseal_fn_method_faceengine_start_capture(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCaptureConfig_lower(config),uniffiCallStatus
+    )
+})
+}
+    
 
     
 }
@@ -981,6 +1212,352 @@ public func FfiConverterTypeFaceEngine_lower(_ value: FaceEngine) -> UInt64 {
 
 
 /**
+ * Per-signal scores of a burst, 0 to 1 with each signal's pass mark at 0.5.
+ */
+public struct BurstScores: Equatable, Hashable {
+    /**
+     * The burst's fused score: the smallest signal in force.
+     */
+    public var score: Float
+    public var passive: Float
+    /**
+     * Frequency cues; absent when no face was big enough to read them (and
+     * then border and glare are absent too).
+     */
+    public var screen: Float?
+    public var border: Float?
+    public var glare: Float?
+    public var parallax: Float
+    /**
+     * Present when the level asked for a challenge.
+     */
+    public var challenge: Float?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The burst's fused score: the smallest signal in force.
+         */score: Float, passive: Float, 
+        /**
+         * Frequency cues; absent when no face was big enough to read them (and
+         * then border and glare are absent too).
+         */screen: Float?, border: Float?, glare: Float?, parallax: Float, 
+        /**
+         * Present when the level asked for a challenge.
+         */challenge: Float?) {
+        self.score = score
+        self.passive = passive
+        self.screen = screen
+        self.border = border
+        self.glare = glare
+        self.parallax = parallax
+        self.challenge = challenge
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BurstScores: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBurstScores: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BurstScores {
+        return
+            try BurstScores(
+                score: FfiConverterFloat.read(from: &buf), 
+                passive: FfiConverterFloat.read(from: &buf), 
+                screen: FfiConverterOptionFloat.read(from: &buf), 
+                border: FfiConverterOptionFloat.read(from: &buf), 
+                glare: FfiConverterOptionFloat.read(from: &buf), 
+                parallax: FfiConverterFloat.read(from: &buf), 
+                challenge: FfiConverterOptionFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BurstScores, into buf: inout [UInt8]) {
+        FfiConverterFloat.write(value.score, into: &buf)
+        FfiConverterFloat.write(value.passive, into: &buf)
+        FfiConverterOptionFloat.write(value.screen, into: &buf)
+        FfiConverterOptionFloat.write(value.border, into: &buf)
+        FfiConverterOptionFloat.write(value.glare, into: &buf)
+        FfiConverterFloat.write(value.parallax, into: &buf)
+        FfiConverterOptionFloat.write(value.challenge, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBurstScores_lift(_ buf: RustBuffer) throws -> BurstScores {
+    return try FfiConverterTypeBurstScores.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBurstScores_lower(_ value: BurstScores) -> RustBuffer {
+    return FfiConverterTypeBurstScores.lower(value)
+}
+
+
+/**
+ * The liveness layer's decision over the burst.
+ */
+public struct BurstSummary: Equatable, Hashable {
+    public var live: Bool
+    public var level: SecurityLevel
+    /**
+     * Empty when live.
+     */
+    public var reasons: [RefusalReason]
+    public var scores: BurstScores
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(live: Bool, level: SecurityLevel, 
+        /**
+         * Empty when live.
+         */reasons: [RefusalReason], scores: BurstScores) {
+        self.live = live
+        self.level = level
+        self.reasons = reasons
+        self.scores = scores
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BurstSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBurstSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BurstSummary {
+        return
+            try BurstSummary(
+                live: FfiConverterBool.read(from: &buf), 
+                level: FfiConverterTypeSecurityLevel.read(from: &buf), 
+                reasons: FfiConverterSequenceTypeRefusalReason.read(from: &buf), 
+                scores: FfiConverterTypeBurstScores.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BurstSummary, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.live, into: &buf)
+        FfiConverterTypeSecurityLevel.write(value.level, into: &buf)
+        FfiConverterSequenceTypeRefusalReason.write(value.reasons, into: &buf)
+        FfiConverterTypeBurstScores.write(value.scores, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBurstSummary_lift(_ buf: RustBuffer) throws -> BurstSummary {
+    return try FfiConverterTypeBurstSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBurstSummary_lower(_ value: BurstSummary) -> RustBuffer {
+    return FfiConverterTypeBurstSummary.lower(value)
+}
+
+
+/**
+ * The terms of one capture.
+ */
+public struct CaptureConfig: Equatable, Hashable {
+    public var purpose: CapturePurpose
+    public var subjectId: String
+    public var consentRef: String
+    /**
+     * The 32-byte nonce the server issued for this operation.
+     */
+    public var challenge: Data
+    public var level: SecurityLevel
+    /**
+     * The session's lifetime in milliseconds.
+     */
+    public var expiryMs: UInt64
+    /**
+     * Frames the burst needs before `finish` can decide.
+     */
+    public var burstFrames: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(purpose: CapturePurpose, subjectId: String, consentRef: String, 
+        /**
+         * The 32-byte nonce the server issued for this operation.
+         */challenge: Data, level: SecurityLevel, 
+        /**
+         * The session's lifetime in milliseconds.
+         */expiryMs: UInt64 = UInt64(10000), 
+        /**
+         * Frames the burst needs before `finish` can decide.
+         */burstFrames: UInt32 = UInt32(5)) {
+        self.purpose = purpose
+        self.subjectId = subjectId
+        self.consentRef = consentRef
+        self.challenge = challenge
+        self.level = level
+        self.expiryMs = expiryMs
+        self.burstFrames = burstFrames
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CaptureConfig: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCaptureConfig: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CaptureConfig {
+        return
+            try CaptureConfig(
+                purpose: FfiConverterTypeCapturePurpose.read(from: &buf), 
+                subjectId: FfiConverterString.read(from: &buf), 
+                consentRef: FfiConverterString.read(from: &buf), 
+                challenge: FfiConverterData.read(from: &buf), 
+                level: FfiConverterTypeSecurityLevel.read(from: &buf), 
+                expiryMs: FfiConverterUInt64.read(from: &buf), 
+                burstFrames: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CaptureConfig, into buf: inout [UInt8]) {
+        FfiConverterTypeCapturePurpose.write(value.purpose, into: &buf)
+        FfiConverterString.write(value.subjectId, into: &buf)
+        FfiConverterString.write(value.consentRef, into: &buf)
+        FfiConverterData.write(value.challenge, into: &buf)
+        FfiConverterTypeSecurityLevel.write(value.level, into: &buf)
+        FfiConverterUInt64.write(value.expiryMs, into: &buf)
+        FfiConverterUInt32.write(value.burstFrames, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureConfig_lift(_ buf: RustBuffer) throws -> CaptureConfig {
+    return try FfiConverterTypeCaptureConfig.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureConfig_lower(_ value: CaptureConfig) -> RustBuffer {
+    return FfiConverterTypeCaptureConfig.lower(value)
+}
+
+
+/**
+ * A live capture, sealed.
+ */
+public struct CaptureResult: Equatable, Hashable {
+    /**
+     * The envelope for the tenant's server.
+     */
+    public var sealed: Data
+    /**
+     * The protected template, for kiosk mode.
+     */
+    public var template: Data
+    public var decision: BurstSummary
+    /**
+     * The lowest quality score of the frames the template was made from.
+     */
+    public var qualityScore: Float
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The envelope for the tenant's server.
+         */sealed: Data, 
+        /**
+         * The protected template, for kiosk mode.
+         */template: Data, decision: BurstSummary, 
+        /**
+         * The lowest quality score of the frames the template was made from.
+         */qualityScore: Float) {
+        self.sealed = sealed
+        self.template = template
+        self.decision = decision
+        self.qualityScore = qualityScore
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CaptureResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCaptureResult: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CaptureResult {
+        return
+            try CaptureResult(
+                sealed: FfiConverterData.read(from: &buf), 
+                template: FfiConverterData.read(from: &buf), 
+                decision: FfiConverterTypeBurstSummary.read(from: &buf), 
+                qualityScore: FfiConverterFloat.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CaptureResult, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.sealed, into: &buf)
+        FfiConverterData.write(value.template, into: &buf)
+        FfiConverterTypeBurstSummary.write(value.decision, into: &buf)
+        FfiConverterFloat.write(value.qualityScore, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureResult_lift(_ buf: RustBuffer) throws -> CaptureResult {
+    return try FfiConverterTypeCaptureResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureResult_lower(_ value: CaptureResult) -> RustBuffer {
+    return FfiConverterTypeCaptureResult.lower(value)
+}
+
+
+/**
  * How to build a [`FaceEngine`].
  */
 public struct EngineSettings: Equatable, Hashable {
@@ -1001,6 +1578,12 @@ public struct EngineSettings: Equatable, Hashable {
      */
     public var templateSecret: Data?
     public var keyVersion: UInt32
+    /**
+     * The bundle's template parameters (`template.m`, `template.q`); `None`
+     * takes the defaults (1024 hashes of window 8).
+     */
+    public var templateM: UInt16?
+    public var templateQ: UInt16?
     /**
      * Worker threads; 0 takes the default (1).
      */
@@ -1038,6 +1621,10 @@ public struct EngineSettings: Equatable, Hashable {
          * The tenant's template secret, 32 to 1024 bytes (needed by every capture).
          */templateSecret: Data?, keyVersion: UInt32, 
         /**
+         * The bundle's template parameters (`template.m`, `template.q`); `None`
+         * takes the defaults (1024 hashes of window 8).
+         */templateM: UInt16? = nil, templateQ: UInt16? = nil, 
+        /**
          * Worker threads; 0 takes the default (1).
          */workers: UInt32, 
         /**
@@ -1057,6 +1644,8 @@ public struct EngineSettings: Equatable, Hashable {
         self.tenantPublicKey = tenantPublicKey
         self.templateSecret = templateSecret
         self.keyVersion = keyVersion
+        self.templateM = templateM
+        self.templateQ = templateQ
         self.workers = workers
         self.queueDepth = queueDepth
         self.timeoutMs = timeoutMs
@@ -1085,6 +1674,8 @@ public struct FfiConverterTypeEngineSettings: FfiConverterRustBuffer {
                 tenantPublicKey: FfiConverterOptionData.read(from: &buf), 
                 templateSecret: FfiConverterOptionData.read(from: &buf), 
                 keyVersion: FfiConverterUInt32.read(from: &buf), 
+                templateM: FfiConverterOptionUInt16.read(from: &buf), 
+                templateQ: FfiConverterOptionUInt16.read(from: &buf), 
                 workers: FfiConverterUInt32.read(from: &buf), 
                 queueDepth: FfiConverterUInt32.read(from: &buf), 
                 timeoutMs: FfiConverterUInt32.read(from: &buf), 
@@ -1099,6 +1690,8 @@ public struct FfiConverterTypeEngineSettings: FfiConverterRustBuffer {
         FfiConverterOptionData.write(value.tenantPublicKey, into: &buf)
         FfiConverterOptionData.write(value.templateSecret, into: &buf)
         FfiConverterUInt32.write(value.keyVersion, into: &buf)
+        FfiConverterOptionUInt16.write(value.templateM, into: &buf)
+        FfiConverterOptionUInt16.write(value.templateQ, into: &buf)
         FfiConverterUInt32.write(value.workers, into: &buf)
         FfiConverterUInt32.write(value.queueDepth, into: &buf)
         FfiConverterUInt32.write(value.timeoutMs, into: &buf)
@@ -1189,6 +1782,113 @@ public func FfiConverterTypeFaceBox_lift(_ buf: RustBuffer) throws -> FaceBox {
 #endif
 public func FfiConverterTypeFaceBox_lower(_ value: FaceBox) -> RustBuffer {
     return FfiConverterTypeFaceBox.lower(value)
+}
+
+
+/**
+ * The session's answer to one frame.
+ */
+public struct FrameFeedback: Equatable, Hashable {
+    public var guidance: Guidance
+    /**
+     * A short instruction to show or speak (English).
+     */
+    public var instruction: String
+    /**
+     * Frames pushed so far, this one included.
+     */
+    public var frames: UInt32
+    /**
+     * Frames with one good face.
+     */
+    public var usable: UInt32
+    /**
+     * Frames the burst needs.
+     */
+    public var needed: UInt32
+    /**
+     * Challenge movements made so far, and required (0 when not asked).
+     */
+    public var turnsDone: UInt32
+    public var turnsRequired: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(guidance: Guidance, 
+        /**
+         * A short instruction to show or speak (English).
+         */instruction: String, 
+        /**
+         * Frames pushed so far, this one included.
+         */frames: UInt32, 
+        /**
+         * Frames with one good face.
+         */usable: UInt32, 
+        /**
+         * Frames the burst needs.
+         */needed: UInt32, 
+        /**
+         * Challenge movements made so far, and required (0 when not asked).
+         */turnsDone: UInt32, turnsRequired: UInt32) {
+        self.guidance = guidance
+        self.instruction = instruction
+        self.frames = frames
+        self.usable = usable
+        self.needed = needed
+        self.turnsDone = turnsDone
+        self.turnsRequired = turnsRequired
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FrameFeedback: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFrameFeedback: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FrameFeedback {
+        return
+            try FrameFeedback(
+                guidance: FfiConverterTypeGuidance.read(from: &buf), 
+                instruction: FfiConverterString.read(from: &buf), 
+                frames: FfiConverterUInt32.read(from: &buf), 
+                usable: FfiConverterUInt32.read(from: &buf), 
+                needed: FfiConverterUInt32.read(from: &buf), 
+                turnsDone: FfiConverterUInt32.read(from: &buf), 
+                turnsRequired: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FrameFeedback, into buf: inout [UInt8]) {
+        FfiConverterTypeGuidance.write(value.guidance, into: &buf)
+        FfiConverterString.write(value.instruction, into: &buf)
+        FfiConverterUInt32.write(value.frames, into: &buf)
+        FfiConverterUInt32.write(value.usable, into: &buf)
+        FfiConverterUInt32.write(value.needed, into: &buf)
+        FfiConverterUInt32.write(value.turnsDone, into: &buf)
+        FfiConverterUInt32.write(value.turnsRequired, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFrameFeedback_lift(_ buf: RustBuffer) throws -> FrameFeedback {
+    return try FfiConverterTypeFrameFeedback.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFrameFeedback_lower(_ value: FrameFeedback) -> RustBuffer {
+    return FfiConverterTypeFrameFeedback.lower(value)
 }
 
 
@@ -1382,6 +2082,361 @@ public func FfiConverterTypeSealedEnrolment_lift(_ buf: RustBuffer) throws -> Se
 public func FfiConverterTypeSealedEnrolment_lower(_ value: SealedEnrolment) -> RustBuffer {
     return FfiConverterTypeSealedEnrolment.lower(value)
 }
+
+
+/**
+ * Why a session call failed (`CaptureException` in Kotlin,
+ * `CaptureError` in Swift). Each case carries what the app needs to act;
+ * texts never hold a subject id, a consent reference or pixel data.
+ */
+public 
+enum CaptureError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The liveness layer refused the burst. The session is over.
+     */
+    case NotLive(reasons: [RefusalReason], scores: BurstScores
+    )
+    case FrameOutOfOrder(given: UInt64, last: UInt64
+    )
+    case FrameSizeChanged(width: UInt32, height: UInt32, expectedWidth: UInt32, expectedHeight: UInt32
+    )
+    case TooManyFrames(max: UInt32
+    )
+    case NotEnoughFrames(given: UInt32, needed: UInt32
+    )
+    case Finished
+    case Expired
+    /**
+     * Another thread is in a call on this session.
+     */
+    case InUse
+    /**
+     * No frame had one face good enough for a template. The session is over.
+     */
+    case NoUsableFace
+    /**
+     * The engine's queue is full: try the frame again shortly.
+     */
+    case Busy
+    case Timeout
+    case Cancelled
+    case ShuttingDown
+    /**
+     * The picture was refused: format, size or raw buffer layout.
+     */
+    case InvalidImage(detail: String
+    )
+    /**
+     * A face too poor for the call, with what is wrong, most urgent first.
+     */
+    case LowQuality(issues: [QualityIssue]
+    )
+    /**
+     * No usable consent reference, or one for another purpose.
+     */
+    case Consent(detail: String
+    )
+    /**
+     * A subject id, challenge, expiry or burst length out of range.
+     */
+    case InvalidArgument(detail: String
+    )
+    /**
+     * The engine lacks the tenant key or template secret sessions need.
+     */
+    case NotConfigured(detail: String
+    )
+    case Model(detail: String
+    )
+    /**
+     * A bug in the library.
+     */
+    case Internal(detail: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension CaptureError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCaptureError: FfiConverterRustBuffer {
+    typealias SwiftType = CaptureError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CaptureError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .NotLive(
+            reasons: try FfiConverterSequenceTypeRefusalReason.read(from: &buf), 
+            scores: try FfiConverterTypeBurstScores.read(from: &buf)
+            )
+        case 2: return .FrameOutOfOrder(
+            given: try FfiConverterUInt64.read(from: &buf), 
+            last: try FfiConverterUInt64.read(from: &buf)
+            )
+        case 3: return .FrameSizeChanged(
+            width: try FfiConverterUInt32.read(from: &buf), 
+            height: try FfiConverterUInt32.read(from: &buf), 
+            expectedWidth: try FfiConverterUInt32.read(from: &buf), 
+            expectedHeight: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 4: return .TooManyFrames(
+            max: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 5: return .NotEnoughFrames(
+            given: try FfiConverterUInt32.read(from: &buf), 
+            needed: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 6: return .Finished
+        case 7: return .Expired
+        case 8: return .InUse
+        case 9: return .NoUsableFace
+        case 10: return .Busy
+        case 11: return .Timeout
+        case 12: return .Cancelled
+        case 13: return .ShuttingDown
+        case 14: return .InvalidImage(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 15: return .LowQuality(
+            issues: try FfiConverterSequenceTypeQualityIssue.read(from: &buf)
+            )
+        case 16: return .Consent(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 17: return .InvalidArgument(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 18: return .NotConfigured(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 19: return .Model(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 20: return .Internal(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CaptureError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .NotLive(reasons,scores):
+            writeInt(&buf, Int32(1))
+            FfiConverterSequenceTypeRefusalReason.write(reasons, into: &buf)
+            FfiConverterTypeBurstScores.write(scores, into: &buf)
+            
+        
+        case let .FrameOutOfOrder(given,last):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt64.write(given, into: &buf)
+            FfiConverterUInt64.write(last, into: &buf)
+            
+        
+        case let .FrameSizeChanged(width,height,expectedWidth,expectedHeight):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt32.write(width, into: &buf)
+            FfiConverterUInt32.write(height, into: &buf)
+            FfiConverterUInt32.write(expectedWidth, into: &buf)
+            FfiConverterUInt32.write(expectedHeight, into: &buf)
+            
+        
+        case let .TooManyFrames(max):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt32.write(max, into: &buf)
+            
+        
+        case let .NotEnoughFrames(given,needed):
+            writeInt(&buf, Int32(5))
+            FfiConverterUInt32.write(given, into: &buf)
+            FfiConverterUInt32.write(needed, into: &buf)
+            
+        
+        case .Finished:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .Expired:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .InUse:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .NoUsableFace:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .Busy:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .Timeout:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .Cancelled:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .ShuttingDown:
+            writeInt(&buf, Int32(13))
+        
+        
+        case let .InvalidImage(detail):
+            writeInt(&buf, Int32(14))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .LowQuality(issues):
+            writeInt(&buf, Int32(15))
+            FfiConverterSequenceTypeQualityIssue.write(issues, into: &buf)
+            
+        
+        case let .Consent(detail):
+            writeInt(&buf, Int32(16))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .InvalidArgument(detail):
+            writeInt(&buf, Int32(17))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .NotConfigured(detail):
+            writeInt(&buf, Int32(18))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Model(detail):
+            writeInt(&buf, Int32(19))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(20))
+            FfiConverterString.write(detail, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureError_lift(_ buf: RustBuffer) throws -> CaptureError {
+    return try FfiConverterTypeCaptureError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCaptureError_lower(_ value: CaptureError) -> RustBuffer {
+    return FfiConverterTypeCaptureError.lower(value)
+}
+
+
+/**
+ * What a capture is for.
+ */
+
+public enum CapturePurpose: Equatable, Hashable {
+    
+    /**
+     * A reference template for the server to store.
+     */
+    case enrol
+    /**
+     * A probe for the server to compare with the reference.
+     */
+    case verify
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CapturePurpose: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCapturePurpose: FfiConverterRustBuffer {
+    typealias SwiftType = CapturePurpose
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CapturePurpose {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .enrol
+        
+        case 2: return .verify
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CapturePurpose, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .enrol:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .verify:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCapturePurpose_lift(_ buf: RustBuffer) throws -> CapturePurpose {
+    return try FfiConverterTypeCapturePurpose.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCapturePurpose_lower(_ value: CapturePurpose) -> RustBuffer {
+    return FfiConverterTypeCapturePurpose.lower(value)
+}
+
 
 
 /**
@@ -1692,6 +2747,255 @@ public func FfiConverterTypeFrame_lower(_ value: Frame) -> RustBuffer {
 
 
 /**
+ * What to tell the person in front of the camera.
+ */
+
+public enum Guidance: Equatable, Hashable {
+    
+    case noFace
+    case multipleFaces
+    case moveCloser
+    case moveBack
+    case centreFace
+    case holdStill
+    case tooDark
+    case tooBright
+    case moveOutOfLight
+    case turnLeft
+    case turnRight
+    case turnUp
+    case turnDown
+    /**
+     * Enough good frames: call `finish`.
+     */
+    case done
+    /**
+     * Guidance newer than these bindings: show the feedback's instruction.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Guidance: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGuidance: FfiConverterRustBuffer {
+    typealias SwiftType = Guidance
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Guidance {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .noFace
+        
+        case 2: return .multipleFaces
+        
+        case 3: return .moveCloser
+        
+        case 4: return .moveBack
+        
+        case 5: return .centreFace
+        
+        case 6: return .holdStill
+        
+        case 7: return .tooDark
+        
+        case 8: return .tooBright
+        
+        case 9: return .moveOutOfLight
+        
+        case 10: return .turnLeft
+        
+        case 11: return .turnRight
+        
+        case 12: return .turnUp
+        
+        case 13: return .turnDown
+        
+        case 14: return .done
+        
+        case 15: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Guidance, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .noFace:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .multipleFaces:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .moveCloser:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .moveBack:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .centreFace:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .holdStill:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .tooDark:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .tooBright:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .moveOutOfLight:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .turnLeft:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .turnRight:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .turnUp:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .turnDown:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .done:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(15))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGuidance_lift(_ buf: RustBuffer) throws -> Guidance {
+    return try FfiConverterTypeGuidance.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGuidance_lower(_ value: Guidance) -> RustBuffer {
+    return FfiConverterTypeGuidance.lower(value)
+}
+
+
+
+/**
+ * A head movement the challenge asks for.
+ */
+
+public enum HeadTurn: Equatable, Hashable {
+    
+    case left
+    case right
+    case up
+    case down
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HeadTurn: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHeadTurn: FfiConverterRustBuffer {
+    typealias SwiftType = HeadTurn
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HeadTurn {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .left
+        
+        case 2: return .right
+        
+        case 3: return .up
+        
+        case 4: return .down
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HeadTurn, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .left:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .right:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .up:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .down:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeadTurn_lift(_ buf: RustBuffer) throws -> HeadTurn {
+    return try FfiConverterTypeHeadTurn.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeadTurn_lower(_ value: HeadTurn) -> RustBuffer {
+    return FfiConverterTypeHeadTurn.lower(value)
+}
+
+
+
+/**
  * Pixel layout of a raw camera frame.
  */
 
@@ -1785,6 +3089,453 @@ public func FfiConverterTypePixelFormat_lower(_ value: PixelFormat) -> RustBuffe
     return FfiConverterTypePixelFormat.lower(value)
 }
 
+
+
+/**
+ * Why a face was not good enough.
+ */
+
+public enum QualityIssue: Equatable, Hashable {
+    
+    case noFace
+    case multipleFaces
+    case faceTooSmall
+    case faceCutOff
+    case blurry
+    case tooDark
+    case tooBright
+    case harshLight
+    case headTurned
+    case headTilted
+    case headPitched
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension QualityIssue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQualityIssue: FfiConverterRustBuffer {
+    typealias SwiftType = QualityIssue
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QualityIssue {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .noFace
+        
+        case 2: return .multipleFaces
+        
+        case 3: return .faceTooSmall
+        
+        case 4: return .faceCutOff
+        
+        case 5: return .blurry
+        
+        case 6: return .tooDark
+        
+        case 7: return .tooBright
+        
+        case 8: return .harshLight
+        
+        case 9: return .headTurned
+        
+        case 10: return .headTilted
+        
+        case 11: return .headPitched
+        
+        case 12: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: QualityIssue, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .noFace:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .multipleFaces:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .faceTooSmall:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .faceCutOff:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .blurry:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .tooDark:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .tooBright:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .harshLight:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .headTurned:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .headTilted:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .headPitched:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(12))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQualityIssue_lift(_ buf: RustBuffer) throws -> QualityIssue {
+    return try FfiConverterTypeQualityIssue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQualityIssue_lower(_ value: QualityIssue) -> RustBuffer {
+    return FfiConverterTypeQualityIssue.lower(value)
+}
+
+
+
+/**
+ * Why the liveness layer refused a burst.
+ */
+
+public enum RefusalReason: Equatable, Hashable {
+    
+    /**
+     * The texture models see a print or a screen.
+     */
+    case passiveSpoof
+    /**
+     * Moiré or screen-pixel energy on the face.
+     */
+    case screenCues
+    /**
+     * Straight edges frame the face: a device or a sheet held up.
+     */
+    case screenBorder
+    /**
+     * Glare on the face: the glass of a screen or a glossy print.
+     */
+    case glare
+    /**
+     * The face moved like a plane.
+     */
+    case planarFace
+    /**
+     * `Strict`: no head rotation shown.
+     */
+    case noParallax
+    /**
+     * `Strict`: no challenge to check.
+     */
+    case challengeMissing
+    /**
+     * The movements asked for were not made, in order, in time.
+     */
+    case challengeFailed
+    /**
+     * Too few frames for the temporal check.
+     */
+    case temporalTooFewFrames
+    /**
+     * Capture times do not increase.
+     */
+    case temporalTimeNotIncreasing
+    /**
+     * Frames without the face.
+     */
+    case temporalFaceMissing
+    /**
+     * Frames with more than one face.
+     */
+    case temporalMultipleFaces
+    /**
+     * The face jumped between frames.
+     */
+    case temporalTrackBroken
+    /**
+     * The same picture several times.
+     */
+    case temporalRepeatedFrames
+    /**
+     * A reason newer than these bindings.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RefusalReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRefusalReason: FfiConverterRustBuffer {
+    typealias SwiftType = RefusalReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RefusalReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .passiveSpoof
+        
+        case 2: return .screenCues
+        
+        case 3: return .screenBorder
+        
+        case 4: return .glare
+        
+        case 5: return .planarFace
+        
+        case 6: return .noParallax
+        
+        case 7: return .challengeMissing
+        
+        case 8: return .challengeFailed
+        
+        case 9: return .temporalTooFewFrames
+        
+        case 10: return .temporalTimeNotIncreasing
+        
+        case 11: return .temporalFaceMissing
+        
+        case 12: return .temporalMultipleFaces
+        
+        case 13: return .temporalTrackBroken
+        
+        case 14: return .temporalRepeatedFrames
+        
+        case 15: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RefusalReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .passiveSpoof:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .screenCues:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .screenBorder:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .glare:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .planarFace:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .noParallax:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .challengeMissing:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .challengeFailed:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .temporalTooFewFrames:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .temporalTimeNotIncreasing:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .temporalFaceMissing:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .temporalMultipleFaces:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .temporalTrackBroken:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .temporalRepeatedFrames:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(15))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusalReason_lift(_ buf: RustBuffer) throws -> RefusalReason {
+    return try FfiConverterTypeRefusalReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusalReason_lower(_ value: RefusalReason) -> RustBuffer {
+    return FfiConverterTypeRefusalReason.lower(value)
+}
+
+
+
+/**
+ * The tenant's required liveness level (from its bundle).
+ */
+
+public enum SecurityLevel: Equatable, Hashable {
+    
+    case basic
+    case standard
+    /**
+     * Asks for head movements ([`CaptureSession::challenge_steps`]).
+     */
+    case strict
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SecurityLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSecurityLevel: FfiConverterRustBuffer {
+    typealias SwiftType = SecurityLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SecurityLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .basic
+        
+        case 2: return .standard
+        
+        case 3: return .strict
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SecurityLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .basic:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .standard:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .strict:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecurityLevel_lift(_ buf: RustBuffer) throws -> SecurityLevel {
+    return try FfiConverterTypeSecurityLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecurityLevel_lower(_ value: SecurityLevel) -> RustBuffer {
+    return FfiConverterTypeSecurityLevel.lower(value)
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
+    typealias SwiftType = UInt16?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt16.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt16.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -1980,6 +3731,81 @@ fileprivate struct FfiConverterSequenceTypeFrame: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHeadTurn: FfiConverterRustBuffer {
+    typealias SwiftType = [HeadTurn]
+
+    public static func write(_ value: [HeadTurn], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHeadTurn.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HeadTurn] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HeadTurn]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHeadTurn.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeQualityIssue: FfiConverterRustBuffer {
+    typealias SwiftType = [QualityIssue]
+
+    public static func write(_ value: [QualityIssue], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQualityIssue.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QualityIssue] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QualityIssue]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQualityIssue.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRefusalReason: FfiConverterRustBuffer {
+    typealias SwiftType = [RefusalReason]
+
+    public static func write(_ value: [RefusalReason], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRefusalReason.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RefusalReason] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RefusalReason]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRefusalReason.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * The library version.
  */
@@ -2025,6 +3851,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_faceseal_checksum_method_faceengine_probe() != 52275) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_faceseal_checksum_method_faceengine_start_capture() != 45484) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_faceseal_checksum_method_capturesession_challenge_steps() != 18543) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_faceseal_checksum_method_capturesession_finish() != 56908) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_faceseal_checksum_method_capturesession_push_frame() != 22769) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_faceseal_checksum_constructor_cancelhandle_new() != 56324) {

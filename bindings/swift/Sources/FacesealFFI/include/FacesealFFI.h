@@ -304,6 +304,36 @@ RustBuffer uniffi_faceseal_fn_method_faceengine_enroll(uint64_t ptr, RustBuffer 
 RustBuffer uniffi_faceseal_fn_method_faceengine_probe(uint64_t ptr, RustBuffer frames, RustBuffer subject_id, RustBuffer consent_ref, RustBuffer challenge, RustBuffer cancel, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_START_CAPTURE
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_START_CAPTURE
+uint64_t uniffi_faceseal_fn_method_faceengine_start_capture(uint64_t ptr, RustBuffer config, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_CLONE_CAPTURESESSION
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_CLONE_CAPTURESESSION
+uint64_t uniffi_faceseal_fn_clone_capturesession(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_FREE_CAPTURESESSION
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_FREE_CAPTURESESSION
+void uniffi_faceseal_fn_free_capturesession(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_CAPTURESESSION_CHALLENGE_STEPS
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_CAPTURESESSION_CHALLENGE_STEPS
+RustBuffer uniffi_faceseal_fn_method_capturesession_challenge_steps(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_CAPTURESESSION_FINISH
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_CAPTURESESSION_FINISH
+RustBuffer uniffi_faceseal_fn_method_capturesession_finish(uint64_t ptr, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_CAPTURESESSION_PUSH_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_CAPTURESESSION_PUSH_FRAME
+RustBuffer uniffi_faceseal_fn_method_capturesession_push_frame(uint64_t ptr, RustBuffer frame, uint64_t timestamp_ms, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_FUNC_LIBRARY_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_FUNC_LIBRARY_VERSION
 RustBuffer uniffi_faceseal_fn_func_library_version(RustCallStatus *_Nonnull out_status
@@ -609,6 +639,30 @@ uint16_t uniffi_faceseal_checksum_method_faceengine_enroll(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_FACEENGINE_PROBE
 #define UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_FACEENGINE_PROBE
 uint16_t uniffi_faceseal_checksum_method_faceengine_probe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_FACEENGINE_START_CAPTURE
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_FACEENGINE_START_CAPTURE
+uint16_t uniffi_faceseal_checksum_method_faceengine_start_capture(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_CAPTURESESSION_CHALLENGE_STEPS
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_CAPTURESESSION_CHALLENGE_STEPS
+uint16_t uniffi_faceseal_checksum_method_capturesession_challenge_steps(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_CAPTURESESSION_FINISH
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_CAPTURESESSION_FINISH
+uint16_t uniffi_faceseal_checksum_method_capturesession_finish(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_CAPTURESESSION_PUSH_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_FACESEAL_CHECKSUM_METHOD_CAPTURESESSION_PUSH_FRAME
+uint16_t uniffi_faceseal_checksum_method_capturesession_push_frame(void
     
 );
 #endif
