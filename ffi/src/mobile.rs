@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use faceseal_core::engine::{
-    CancelToken, Engine, EngineConfig, EngineError, ErrorKind, FrameInput, RequestOptions,
-    TemplateConfig, TenantConfig,
+    CancelToken, CaptureError, CaptureTerms, Engine, EngineConfig, EngineError, ErrorKind,
+    FrameInput, RequestOptions, TemplateConfig, TenantConfig, TimedInput,
 };
 use faceseal_core::input::{RawFrame, RawPixelFormat, Rotation};
 use faceseal_core::models::ModelLocator;
@@ -83,6 +83,19 @@ impl From<EngineError> for FacesealError {
             ErrorKind::Model => Self::Model(message),
             _ => Self::Internal(message),
         }
+    }
+}
+
+/// A one-shot capture's failure as the flat error of the one-shot calls.
+fn capture_failure(error: CaptureError) -> FacesealError {
+    let message = error.to_string();
+    match error {
+        CaptureError::Engine(e) => e.into(),
+        CaptureError::NotLive(d) => {
+            FacesealError::NotLive(format!("{message}: {:?} (score {:.3})", d.reasons, d.score))
+        }
+        CaptureError::NoUsableFace => FacesealError::LowQuality(message),
+        _ => FacesealError::InvalidArgument(message),
     }
 }
 
@@ -324,7 +337,7 @@ impl CancelHandle {
 /// The SDK: models loaded once, calls served by a bounded queue. Share one.
 #[derive(Debug, uniffi::Object)]
 pub struct FaceEngine {
-    engine: Engine,
+    engine: Arc<Engine>,
 }
 
 fn options(cancel: Option<Arc<CancelHandle>>) -> RequestOptions {
@@ -334,8 +347,43 @@ fn options(cancel: Option<Arc<CancelHandle>>) -> RequestOptions {
     }
 }
 
-fn inputs(frames: Vec<Frame>) -> Result<Vec<FrameInput>, FacesealError> {
-    frames.into_iter().map(Frame::into_input).collect()
+/// A frame of a one-shot burst with its capture time (milliseconds of any
+/// monotonic clock, increasing along the burst).
+#[derive(Clone, uniffi::Record)]
+pub struct TimedFrame {
+    pub frame: Frame,
+    pub timestamp_ms: u64,
+}
+
+impl std::fmt::Debug for TimedFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimedFrame")
+            .field("timestamp_ms", &self.timestamp_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn inputs(frames: Vec<TimedFrame>) -> Result<Vec<TimedInput>, FacesealError> {
+    frames
+        .into_iter()
+        .map(|f| Ok(TimedInput::new(f.frame.into_input()?, f.timestamp_ms)))
+        .collect()
+}
+
+/// The one-shot terms; the burst is decided at the default security level.
+fn terms(
+    subject_id: String,
+    consent_ref: &str,
+    challenge: Vec<u8>,
+) -> Result<CaptureTerms, FacesealError> {
+    let challenge: [u8; 32] = challenge
+        .try_into()
+        .map_err(|_| invalid("challenge must be 32 bytes"))?;
+    Ok(CaptureTerms::new(
+        subject_id,
+        Some(consent_ref),
+        ChallengeNonce::from_bytes(challenge),
+    ))
 }
 
 #[uniffi::export]
@@ -343,7 +391,7 @@ impl FaceEngine {
     /// Loads the models and starts the workers.
     #[uniffi::constructor]
     pub fn new(settings: EngineSettings) -> Result<Arc<Self>, FacesealError> {
-        let engine = Engine::new(settings.into_config()?)?;
+        let engine = Arc::new(Engine::new(settings.into_config()?)?);
         Ok(Arc::new(Self { engine }))
     }
 
@@ -384,76 +432,71 @@ impl FaceEngine {
         })
     }
 
-    /// Enrols a subject from one or several frames; all must be live and of
-    /// good quality.
+    /// Enrols a subject from a burst of timed frames (at least 2), sealed
+    /// with the server's 32-byte challenge; the burst liveness layer decides.
     #[uniffi::method(default(cancel = None))]
     pub fn enroll(
         &self,
-        frames: Vec<Frame>,
+        frames: Vec<TimedFrame>,
         subject_id: String,
         consent_ref: String,
+        challenge: Vec<u8>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<SealedEnrolment, FacesealError> {
-        let enrolment = self.engine.enroll(
-            inputs(frames)?,
-            &subject_id,
-            Some(&consent_ref),
-            &options(cancel),
-        )?;
+        let terms = terms(subject_id, &consent_ref, challenge)?;
+        let enrolment = self
+            .engine
+            .enroll(inputs(frames)?, &terms, &options(cancel))
+            .map_err(capture_failure)?;
         Ok(SealedEnrolment {
             template: enrolment.template.to_bytes().to_vec(),
             sealed: enrolment.sealed.into_bytes(),
-            liveness_score: enrolment.liveness.score,
+            liveness_score: enrolment.decision.score,
             quality_score: enrolment.quality_score,
         })
     }
 
-    /// A verification probe sealed with the server's 32-byte challenge.
+    /// A verification probe from a burst, sealed with the server's 32-byte challenge.
     #[uniffi::method(default(cancel = None))]
     pub fn probe(
         &self,
-        frames: Vec<Frame>,
+        frames: Vec<TimedFrame>,
         subject_id: String,
         consent_ref: String,
         challenge: Vec<u8>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<Vec<u8>, FacesealError> {
-        let challenge: [u8; 32] = challenge
-            .try_into()
-            .map_err(|_| invalid("challenge must be 32 bytes"))?;
-        let sealed = self.engine.probe(
-            inputs(frames)?,
-            &subject_id,
-            Some(&consent_ref),
-            ChallengeNonce::from_bytes(challenge),
-            &options(cancel),
-        )?;
-        Ok(sealed.into_bytes())
+        let terms = terms(subject_id, &consent_ref, challenge)?;
+        let probe = self
+            .engine
+            .probe(inputs(frames)?, &terms, &options(cancel))
+            .map_err(capture_failure)?;
+        Ok(probe.sealed.into_bytes())
     }
 
-    /// Kiosk mode: compares the frames with a template from [`Self::enroll`].
+    /// Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+    /// `challenge` (32 bytes) seeds the `Strict` level's head movements.
     #[uniffi::method(default(cancel = None))]
     pub fn compare_local(
         &self,
-        frames: Vec<Frame>,
+        frames: Vec<TimedFrame>,
         subject_id: String,
         consent_ref: String,
+        challenge: Vec<u8>,
         template: Vec<u8>,
         cancel: Option<Arc<CancelHandle>>,
     ) -> Result<LocalMatch, FacesealError> {
+        let terms = terms(subject_id, &consent_ref, challenge)?;
         let reference = ProtectedTemplate::from_bytes(&template).map_err(EngineError::from)?;
-        let result = self.engine.compare_local(
-            inputs(frames)?,
-            &subject_id,
-            Some(&consent_ref),
-            &reference,
-            &options(cancel),
-        )?;
+        let result = self
+            .engine
+            .compare_local(inputs(frames)?, &terms, &reference, &options(cancel))
+            .map_err(capture_failure)?;
         Ok(LocalMatch {
             score: result.score,
             threshold: result.threshold.value(),
             matched: result.matched,
-            liveness_score: result.liveness.score,
+            liveness_score: result.decision.score,
         })
     }
 }
