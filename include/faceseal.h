@@ -515,9 +515,9 @@ enum FacesealStatus faceseal_config_set_queue(struct FacesealConfig *config,
 enum FacesealStatus faceseal_config_set_default_timeout_ms(struct FacesealConfig *config,
                                                            uint32_t timeout_ms);
 
-// Decision thresholds: the live probability a face needs (above 0, at most
-// 1) and the protected-domain score a local comparison needs to match (0
-// to 1). The core checks the ranges; 0 and NaN are refused.
+// Decision thresholds: the live probability a face needs (above 0, at
+// most 1) and the protected-domain score a local comparison needs to
+// match (0 to 1). The core checks the ranges; 0 and NaN are refused.
 //
 // # Safety
 // `config` is NULL or live.
