@@ -729,11 +729,11 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_faceseal_fn_method_faceengine_check_liveness(`ptr`: Long,`frame`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_faceseal_fn_method_faceengine_compare_local(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`template`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_faceseal_fn_method_faceengine_compare_local(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`template`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_faceseal_fn_method_faceengine_detect(`ptr`: Long,`frame`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_faceseal_fn_method_faceengine_enroll(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_faceseal_fn_method_faceengine_enroll(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_faceseal_fn_method_faceengine_probe(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -867,16 +867,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_faceseal_checksum_method_faceengine_check_liveness() and 0xFFFF) != 16362) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_faceseal_checksum_method_faceengine_compare_local() and 0xFFFF) != 13643) {
+    if ((lib.uniffi_faceseal_checksum_method_faceengine_compare_local() and 0xFFFF) != 48409) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_faceseal_checksum_method_faceengine_detect() and 0xFFFF) != 8621) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_faceseal_checksum_method_faceengine_enroll() and 0xFFFF) != 58360) {
+    if ((lib.uniffi_faceseal_checksum_method_faceengine_enroll() and 0xFFFF) != 21020) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_faceseal_checksum_method_faceengine_probe() and 0xFFFF) != 52275) {
+    if ((lib.uniffi_faceseal_checksum_method_faceengine_probe() and 0xFFFF) != 52774) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_faceseal_checksum_constructor_cancelhandle_new() and 0xFFFF) != 56324) {
@@ -1085,6 +1085,29 @@ public object FfiConverterInt: FfiConverter<Int, Int> {
 
     override fun write(value: Int, buf: ByteBuffer) {
         buf.putInt(value)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterULong: FfiConverter<ULong, Long> {
+    override fun lift(value: Long): ULong {
+        return value.toULong()
+    }
+
+    override fun read(buf: ByteBuffer): ULong {
+        return lift(buf.getLong())
+    }
+
+    override fun lower(value: ULong): Long {
+        return value.toLong()
+    }
+
+    override fun allocationSize(value: ULong) = 8UL
+
+    override fun write(value: ULong, buf: ByteBuffer) {
+        buf.putLong(value.toLong())
     }
 }
 
@@ -1614,9 +1637,10 @@ public interface FaceEngineInterface {
     fun `checkLiveness`(`frame`: Frame, `cancel`: CancelHandle? = null): Liveness
     
     /**
-     * Kiosk mode: compares the frames with a template from [`Self::enroll`].
+     * Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+     * `challenge` (32 bytes) seeds the `Strict` level's head movements.
      */
-    fun `compareLocal`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `template`: kotlin.ByteArray, `cancel`: CancelHandle? = null): LocalMatch
+    fun `compareLocal`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `template`: kotlin.ByteArray, `cancel`: CancelHandle? = null): LocalMatch
     
     /**
      * Every face in the frame, most confident first.
@@ -1624,15 +1648,15 @@ public interface FaceEngineInterface {
     fun `detect`(`frame`: Frame, `cancel`: CancelHandle? = null): List<FaceBox>
     
     /**
-     * Enrols a subject from one or several frames; all must be live and of
-     * good quality.
+     * Enrols a subject from a burst of timed frames (at least 2), sealed
+     * with the server's 32-byte challenge; the burst liveness layer decides.
      */
-    fun `enroll`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `cancel`: CancelHandle? = null): SealedEnrolment
+    fun `enroll`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle? = null): SealedEnrolment
     
     /**
-     * A verification probe sealed with the server's 32-byte challenge.
+     * A verification probe from a burst, sealed with the server's 32-byte challenge.
      */
-    fun `probe`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle? = null): kotlin.ByteArray
+    fun `probe`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle? = null): kotlin.ByteArray
     
     companion object
 }
@@ -1774,18 +1798,20 @@ open class FaceEngine: Disposable, AutoCloseable, FaceEngineInterface
 
     
     /**
-     * Kiosk mode: compares the frames with a template from [`Self::enroll`].
+     * Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+     * `challenge` (32 bytes) seeds the `Strict` level's head movements.
      */
-    @Throws(FacesealException::class)override fun `compareLocal`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `template`: kotlin.ByteArray, `cancel`: CancelHandle?): LocalMatch {
+    @Throws(FacesealException::class)override fun `compareLocal`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `template`: kotlin.ByteArray, `cancel`: CancelHandle?): LocalMatch {
             return FfiConverterTypeLocalMatch.lift(
     callWithHandle {
     uniffiRustCallWithError(FacesealException) { _status ->
     UniffiLib.uniffi_faceseal_fn_method_faceengine_compare_local(
         it,
         
-        FfiConverterSequenceTypeFrame.lower(`frames`),
+        FfiConverterSequenceTypeTimedFrame.lower(`frames`),
         FfiConverterString.lower(`subjectId`),
         FfiConverterString.lower(`consentRef`),
+        FfiConverterByteArray.lower(`challenge`),
         FfiConverterByteArray.lower(`template`),
         FfiConverterOptionalTypeCancelHandle.lower(`cancel`),_status)
 }
@@ -1815,19 +1841,20 @@ open class FaceEngine: Disposable, AutoCloseable, FaceEngineInterface
 
     
     /**
-     * Enrols a subject from one or several frames; all must be live and of
-     * good quality.
+     * Enrols a subject from a burst of timed frames (at least 2), sealed
+     * with the server's 32-byte challenge; the burst liveness layer decides.
      */
-    @Throws(FacesealException::class)override fun `enroll`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `cancel`: CancelHandle?): SealedEnrolment {
+    @Throws(FacesealException::class)override fun `enroll`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle?): SealedEnrolment {
             return FfiConverterTypeSealedEnrolment.lift(
     callWithHandle {
     uniffiRustCallWithError(FacesealException) { _status ->
     UniffiLib.uniffi_faceseal_fn_method_faceengine_enroll(
         it,
         
-        FfiConverterSequenceTypeFrame.lower(`frames`),
+        FfiConverterSequenceTypeTimedFrame.lower(`frames`),
         FfiConverterString.lower(`subjectId`),
         FfiConverterString.lower(`consentRef`),
+        FfiConverterByteArray.lower(`challenge`),
         FfiConverterOptionalTypeCancelHandle.lower(`cancel`),_status)
 }
     }
@@ -1837,16 +1864,16 @@ open class FaceEngine: Disposable, AutoCloseable, FaceEngineInterface
 
     
     /**
-     * A verification probe sealed with the server's 32-byte challenge.
+     * A verification probe from a burst, sealed with the server's 32-byte challenge.
      */
-    @Throws(FacesealException::class)override fun `probe`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle?): kotlin.ByteArray {
+    @Throws(FacesealException::class)override fun `probe`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(FacesealException) { _status ->
     UniffiLib.uniffi_faceseal_fn_method_faceengine_probe(
         it,
         
-        FfiConverterSequenceTypeFrame.lower(`frames`),
+        FfiConverterSequenceTypeTimedFrame.lower(`frames`),
         FfiConverterString.lower(`subjectId`),
         FfiConverterString.lower(`consentRef`),
         FfiConverterByteArray.lower(`challenge`),
@@ -2205,6 +2232,48 @@ public object FfiConverterTypeSealedEnrolment: FfiConverterRustBuffer<SealedEnro
             FfiConverterByteArray.write(value.`template`, buf)
             FfiConverterFloat.write(value.`livenessScore`, buf)
             FfiConverterFloat.write(value.`qualityScore`, buf)
+    }
+}
+
+
+
+/**
+ * A frame of a one-shot burst with its capture time (milliseconds of any
+ * monotonic clock, increasing along the burst).
+ */
+data class TimedFrame (
+    var `frame`: Frame
+    , 
+    var `timestampMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimedFrame: FfiConverterRustBuffer<TimedFrame> {
+    override fun read(buf: ByteBuffer): TimedFrame {
+        return TimedFrame(
+            FfiConverterTypeFrame.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimedFrame) = (
+            FfiConverterTypeFrame.allocationSize(value.`frame`) +
+            FfiConverterULong.allocationSize(value.`timestampMs`)
+    )
+
+    override fun write(value: TimedFrame, buf: ByteBuffer) {
+            FfiConverterTypeFrame.write(value.`frame`, buf)
+            FfiConverterULong.write(value.`timestampMs`, buf)
     }
 }
 
@@ -2762,24 +2831,24 @@ public object FfiConverterSequenceTypeFaceBox: FfiConverterRustBuffer<List<FaceB
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeFrame: FfiConverterRustBuffer<List<Frame>> {
-    override fun read(buf: ByteBuffer): List<Frame> {
+public object FfiConverterSequenceTypeTimedFrame: FfiConverterRustBuffer<List<TimedFrame>> {
+    override fun read(buf: ByteBuffer): List<TimedFrame> {
         val len = buf.getInt()
-        return List<Frame>(len) {
-            FfiConverterTypeFrame.read(buf)
+        return List<TimedFrame>(len) {
+            FfiConverterTypeTimedFrame.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<Frame>): ULong {
+    override fun allocationSize(value: List<TimedFrame>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeFrame.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeTimedFrame.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<Frame>, buf: ByteBuffer) {
+    override fun write(value: List<TimedFrame>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeFrame.write(it, buf)
+            FfiConverterTypeTimedFrame.write(it, buf)
         }
     }
 }
