@@ -8,10 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Most refusal reasons a `FacesealBurstDecision` carries.
+#define FACESEAL_MAX_REASONS 16
+
 // Bumped whenever a function signature, a struct layout or an enum value of
 // the C ABI changes incompatibly. Compare with `faceseal_abi_version()` at
 // start-up to catch a header built against another library.
-#define FACESEAL_ABI_VERSION 1
+#define FACESEAL_ABI_VERSION 2
 
 // What a C function did. `FACESEAL_STATUS_OK` is zero; every other value
 // has a message in `faceseal_last_error_message()`. New codes may be added
@@ -53,6 +56,21 @@ typedef enum FacesealStatus {
   FACESEAL_STATUS_INTERNAL = 17,
   // A panic was caught at the boundary: a bug in the library.
   FACESEAL_STATUS_PANIC = 18,
+  // Another call is running on the same capture session.
+  FACESEAL_STATUS_IN_USE = 19,
+  // The capture session has finished (decided, refused or failed for good).
+  FACESEAL_STATUS_FINISHED = 20,
+  // The capture session has expired.
+  FACESEAL_STATUS_EXPIRED = 21,
+  // A frame's timestamp is not after the previous frame's.
+  FACESEAL_STATUS_FRAME_OUT_OF_ORDER = 22,
+  // A frame's size differs from the burst's first frame.
+  FACESEAL_STATUS_FRAME_SIZE_CHANGED = 23,
+  // Too few frames to decide a burst (at least 2, or the session's
+  // `burst_frames`).
+  FACESEAL_STATUS_NOT_ENOUGH_FRAMES = 24,
+  // No frame had one face of good enough quality for a template.
+  FACESEAL_STATUS_NO_USABLE_FACE = 25,
 } FacesealStatus;
 
 // Values of `FacesealFrame.format`.
@@ -85,12 +103,94 @@ typedef enum FacesealModelKind {
   FACESEAL_MODEL_KIND_LIVENESS_V1_SE = 3,
 } FacesealModelKind;
 
+// Values of `FacesealCaptureConfig.purpose`.
+typedef enum FacesealPurpose {
+  FACESEAL_PURPOSE_ENROL = 1,
+  FACESEAL_PURPOSE_VERIFY = 2,
+} FacesealPurpose;
+
+// Values of `FacesealCaptureConfig.level` and of the `level` argument of
+// the one-shot calls: the tenant's required security level (from its
+// bundle). 0 takes the default, `FACESEAL_SECURITY_LEVEL_STANDARD`.
+typedef enum FacesealSecurityLevel {
+  FACESEAL_SECURITY_LEVEL_DEFAULT = 0,
+  FACESEAL_SECURITY_LEVEL_BASIC = 1,
+  FACESEAL_SECURITY_LEVEL_STANDARD = 2,
+  // Asks the person for head movements (the challenge).
+  FACESEAL_SECURITY_LEVEL_STRICT = 3,
+} FacesealSecurityLevel;
+
+// Values of `FacesealFrameFeedback.guidance`: what to tell the person in
+// front of the camera. `faceseal_guidance_instruction` gives the text.
+// New values may be added: show the text of an unknown one.
+typedef enum FacesealGuidance {
+  FACESEAL_GUIDANCE_NO_FACE = 0,
+  FACESEAL_GUIDANCE_MULTIPLE_FACES = 1,
+  FACESEAL_GUIDANCE_MOVE_CLOSER = 2,
+  FACESEAL_GUIDANCE_MOVE_BACK = 3,
+  FACESEAL_GUIDANCE_CENTRE_FACE = 4,
+  FACESEAL_GUIDANCE_HOLD_STILL = 5,
+  FACESEAL_GUIDANCE_TOO_DARK = 6,
+  FACESEAL_GUIDANCE_TOO_BRIGHT = 7,
+  FACESEAL_GUIDANCE_MOVE_OUT_OF_LIGHT = 8,
+  FACESEAL_GUIDANCE_TURN_LEFT = 9,
+  FACESEAL_GUIDANCE_TURN_RIGHT = 10,
+  FACESEAL_GUIDANCE_TURN_UP = 11,
+  FACESEAL_GUIDANCE_TURN_DOWN = 12,
+  // Enough good frames: call `faceseal_capture_finish`.
+  FACESEAL_GUIDANCE_DONE = 13,
+} FacesealGuidance;
+
+// Values of `FacesealBurstDecision.reasons`: why a burst was refused.
+// New values may be added: treat an unknown one as a refusal.
+typedef enum FacesealRefusalReason {
+  // Not a refusal: the burst is live.
+  FACESEAL_REFUSAL_REASON_LIVE = 0,
+  // The texture models see a print or a screen.
+  FACESEAL_REFUSAL_REASON_PASSIVE = 1,
+  // Moiré or screen-pixel energy on the face.
+  FACESEAL_REFUSAL_REASON_SCREEN = 2,
+  // Straight edges frame the face: a device or a sheet held up.
+  FACESEAL_REFUSAL_REASON_SCREEN_BORDER = 3,
+  // Glare on the face: a screen's glass or a glossy print.
+  FACESEAL_REFUSAL_REASON_GLARE = 4,
+  // The face moved like a plane (a photo).
+  FACESEAL_REFUSAL_REASON_PLANAR = 5,
+  // Strict level: no head rotation shown, so no 3-D evidence.
+  FACESEAL_REFUSAL_REASON_NO_PARALLAX = 6,
+  // Strict level: no challenge to check.
+  FACESEAL_REFUSAL_REASON_CHALLENGE_MISSING = 7,
+  // The movements asked for were not made, in order, in time.
+  FACESEAL_REFUSAL_REASON_CHALLENGE = 8,
+  // Too few frames for a burst.
+  FACESEAL_REFUSAL_REASON_TEMPORAL_TOO_FEW_FRAMES = 9,
+  // Capture times do not increase.
+  FACESEAL_REFUSAL_REASON_TEMPORAL_TIME_NOT_INCREASING = 10,
+  // Frames without a face.
+  FACESEAL_REFUSAL_REASON_TEMPORAL_FACE_MISSING = 11,
+  // Frames with several faces.
+  FACESEAL_REFUSAL_REASON_TEMPORAL_MULTIPLE_FACES = 12,
+  // The face jumps between frames: not one continuous capture.
+  FACESEAL_REFUSAL_REASON_TEMPORAL_TRACK_BROKEN = 13,
+  // The same picture repeated: a replayed still.
+  FACESEAL_REFUSAL_REASON_TEMPORAL_REPEATED_FRAMES = 14,
+  // A reason this header does not know yet.
+  FACESEAL_REFUSAL_REASON_OTHER = 255,
+} FacesealRefusalReason;
+
 // Lets one thread cancel requests running on others (opaque).
 typedef struct FacesealCancelToken FacesealCancelToken;
 
+// One capture in progress (opaque). Calls on one session are serialised:
+// a call made while another runs on it fails with `FACESEAL_STATUS_IN_USE`.
+// The session holds what the burst checker keeps (thumbnails, hashes and
+// the best face chips, wiped when freed), never a camera frame.
+typedef struct FacesealCaptureSession FacesealCaptureSession;
+
 // Engine configuration under construction (opaque). Starts with the
-// library's defaults and the model directories named by the
-// `FACESEAL_MODEL_DIR` environment variable, if set.
+// library's defaults and the model search of the command-line tool: the
+// directories named by the `FACESEAL_MODEL_DIR` environment variable, if
+// set, then `./models` (relative to the working directory).
 typedef struct FacesealConfig FacesealConfig;
 
 // The loaded models, keys and worker threads (opaque). Thread-safe: one
@@ -105,6 +205,26 @@ typedef struct FacesealBytes {
   uint8_t *data;
   size_t len;
 } FacesealBytes;
+
+// The terms of one capture. Zero-initialise it, then set the fields.
+typedef struct FacesealCaptureConfig {
+  // A `FacesealPurpose` value.
+  uint32_t purpose;
+  // A `FacesealSecurityLevel` value (0: the default).
+  uint32_t level;
+  // NUL-terminated UTF-8, required.
+  const char *subject_id;
+  // NUL-terminated UTF-8, required: the consent record's reference.
+  const char *consent_ref;
+  // The 32-byte nonce the tenant's server issued for this operation.
+  const uint8_t *challenge;
+  size_t challenge_len;
+  // Milliseconds the session lives; 0 takes the default (10 s).
+  uint32_t expiry_ms;
+  // Frames needed before `faceseal_capture_finish` decides (2 to 60); 0
+  // takes the default (5).
+  uint32_t burst_frames;
+} FacesealCaptureConfig;
 
 // One picture. The library copies the bytes during the call: the caller may
 // reuse the buffer as soon as the call returns.
@@ -122,6 +242,10 @@ typedef struct FacesealFrame {
   uint32_t stride;
   // Raw frames: clockwise rotation making the frame upright: 0, 90, 180 or 270.
   int32_t rotation_degrees;
+  // When the frame was captured, in milliseconds of any monotonic clock:
+  // strictly increasing along a burst (capture sessions and the one-shot
+  // enrol, probe and comparison). Ignored by detection and liveness checks.
+  uint64_t timestamp_ms;
 } FacesealFrame;
 
 // Per-call options; pass NULL for the defaults.
@@ -131,6 +255,68 @@ typedef struct FacesealRequest {
   // NULL, or a token whose `faceseal_cancel_token_cancel` abandons the call.
   const struct FacesealCancelToken *cancel;
 } FacesealRequest;
+
+// The session's answer to one frame.
+typedef struct FacesealFrameFeedback {
+  // A `FacesealGuidance` value.
+  uint32_t guidance;
+  // Frames pushed so far, this one included.
+  uint32_t frames;
+  // Frames with one good-quality face.
+  uint32_t usable_frames;
+  // Frames the burst needs.
+  uint32_t frames_needed;
+  // Challenge movements shown so far, and required (0 when not asked).
+  uint32_t turns_done;
+  uint32_t turns_required;
+  // Zero; room for later fields without an ABI break.
+  uint32_t reserved[8];
+} FacesealFrameFeedback;
+
+// Per-signal scores of a burst, each mapped to 0..1 with 0.5 at its
+// threshold (higher is more live); -1 for a signal that was not read.
+typedef struct FacesealBurstScores {
+  float passive;
+  float screen;
+  float border;
+  float glare;
+  float parallax;
+  float challenge;
+  // Zero; room for later signals.
+  float reserved[6];
+} FacesealBurstScores;
+
+// The liveness layer's decision on a burst.
+typedef struct FacesealBurstDecision {
+  bool live;
+  // The `FacesealSecurityLevel` applied.
+  uint32_t level;
+  // Fused score, 0..1.
+  float score;
+  // The texture models' fused live probability over the burst, 0..1.
+  float passive_score;
+  struct FacesealBurstScores scores;
+  // `FacesealRefusalReason` values; `FACESEAL_REFUSAL_REASON_LIVE` alone
+  // when live.
+  uint32_t reason_count;
+  uint32_t reasons[FACESEAL_MAX_REASONS];
+  // Zero; room for later fields.
+  uint32_t reserved[8];
+} FacesealBurstDecision;
+
+// What `faceseal_capture_finish` gives. Free it with
+// `faceseal_capture_result_free` (which wipes the buffers).
+typedef struct FacesealCaptureResult {
+  // The envelope for the tenant's server (empty when refused).
+  struct FacesealBytes sealed;
+  // The protected template, for kiosk mode (empty when refused).
+  struct FacesealBytes protected_template;
+  struct FacesealBurstDecision decision;
+  // Lowest quality score of the frames fused into the template.
+  float quality_score;
+  // Zero; room for later fields.
+  uint32_t reserved[8];
+} FacesealCaptureResult;
 
 // One detected face, in picture pixels.
 typedef struct FacesealFace {
@@ -158,9 +344,9 @@ typedef struct FacesealMatch {
   // Fraction of equal hashes between the capture and the reference, 0 to 1.
   double score;
   double threshold;
-  // The decision: live and `score >= threshold`.
+  // `score >= threshold` (a burst that is not live fails the call).
   bool matched;
-  // Live probability of the capture (the lowest among its frames).
+  // The burst's fused liveness score.
   float liveness_score;
 } FacesealMatch;
 
@@ -182,6 +368,72 @@ void faceseal_bytes_free(struct FacesealBytes *bytes);
 // Messages never hold a subject id, a consent reference or pixel data.
 const char *faceseal_last_error_message(void);
 
+// Starts a capture session on `engine`. The cheap checks (consent, subject
+// id, challenge length, keys) happen here, before any frame. The session
+// keeps the engine's workers alive until it is freed.
+//
+// # Safety
+// `engine` NULL or live; `config` NULL or valid, with its strings NULL or
+// NUL-terminated and its challenge NULL or `challenge_len` readable bytes;
+// `out_session` NULL or valid for writing a pointer.
+enum FacesealStatus faceseal_capture_new(const struct FacesealEngine *engine,
+                                         const struct FacesealCaptureConfig *config,
+                                         struct FacesealCaptureSession **out_session);
+
+// Analyses one camera frame, captured at `frame->timestamp_ms`, and writes
+// what the person should do next to `out_feedback`. Frames must come in
+// increasing time and keep one size; the frame's bytes are copied.
+//
+// # Safety
+// `session` NULL or live; `frame` NULL or valid with its data; `request`
+// NULL or valid; `out_feedback` NULL or valid for a write.
+enum FacesealStatus faceseal_capture_push_frame(const struct FacesealCaptureSession *session,
+                                                const struct FacesealFrame *frame,
+                                                const struct FacesealRequest *request,
+                                                struct FacesealFrameFeedback *out_feedback);
+
+// Decides the burst. Live: writes the sealed envelope, the protected
+// template and the decision to `out_result` and returns
+// `FACESEAL_STATUS_OK`. Refused by the liveness layer: returns
+// `FACESEAL_STATUS_NOT_LIVE` and, unlike other failures, writes
+// `out_result` too, with empty buffers and the decision's reasons and
+// scores. The session is over after either (`FACESEAL_STATUS_FINISHED`
+// from then on). Free the result with `faceseal_capture_result_free`.
+//
+// # Safety
+// `session` NULL or live; `request` NULL or valid; `out_result` NULL or
+// valid for a write.
+enum FacesealStatus faceseal_capture_finish(const struct FacesealCaptureSession *session,
+                                            const struct FacesealRequest *request,
+                                            struct FacesealCaptureResult *out_result);
+
+// Wipes and frees the buffers of a result and empties it. NULL, and a
+// result already freed, are accepted.
+//
+// # Safety
+// `result` NULL or a result filled by `faceseal_capture_finish` (or
+// zero-initialised) and not changed since.
+void faceseal_capture_result_free(struct FacesealCaptureResult *result);
+
+// Frees a session and wipes what it kept (NULL is accepted).
+//
+// # Safety
+// `session` NULL or a pointer from `faceseal_capture_new`, not yet freed,
+// with no call running on it.
+void faceseal_capture_free(struct FacesealCaptureSession *session);
+
+// The instruction to show or speak for a `FacesealGuidance` value: a
+// static NUL-terminated string (never free it); "" for an unknown value.
+const char *faceseal_guidance_instruction(uint32_t guidance);
+
+// The snake_case name of a `FacesealGuidance` value ("hold_still",
+// "turn_left"...), static; "unknown" for an unknown value.
+const char *faceseal_guidance_name(uint32_t guidance);
+
+// The snake_case name of a `FacesealRefusalReason` value ("passive_spoof",
+// "planar_face"...), static; "other" for an unknown value.
+const char *faceseal_refusal_reason_name(uint32_t reason);
+
 // Creates a configuration with the defaults: 1 worker, a queue of 4,
 // a 10 s deadline, no tenant and no template secret.
 //
@@ -195,7 +447,8 @@ enum FacesealStatus faceseal_config_new(struct FacesealConfig **out_config);
 // `config` is NULL or a pointer from `faceseal_config_new`, not yet freed.
 void faceseal_config_free(struct FacesealConfig *config);
 
-// Adds a directory searched for model files (after those added before).
+// Adds a directory searched for model files (after those added before,
+// and after the default search).
 //
 // # Safety
 // `config` is NULL or live; `dir` is NULL or a NUL-terminated string.
@@ -234,6 +487,17 @@ enum FacesealStatus faceseal_config_set_template_secret(struct FacesealConfig *c
                                                         size_t len,
                                                         uint32_t key_version);
 
+// The transform's parameters from the tenant's bundle (`template.m`, its
+// number of hashes, 1 to 4096, and `template.q`, its window, 2 to 256):
+// the same on every device of the tenant. Set the template secret first;
+// the defaults are 1024 and 8.
+//
+// # Safety
+// `config` is NULL or live.
+enum FacesealStatus faceseal_config_set_template_params(struct FacesealConfig *config,
+                                                        uint32_t m,
+                                                        uint32_t q);
+
 // Worker threads (1 to 64) and the number of requests that may wait for
 // one (1 to 4096); a request beyond that fails at once with
 // `FACESEAL_STATUS_BUSY`.
@@ -251,8 +515,9 @@ enum FacesealStatus faceseal_config_set_queue(struct FacesealConfig *config,
 enum FacesealStatus faceseal_config_set_default_timeout_ms(struct FacesealConfig *config,
                                                            uint32_t timeout_ms);
 
-// Decision thresholds: the live probability a face needs (0 to 1) and the
-// protected-domain score a local comparison needs to match (0 to 1).
+// Decision thresholds: the live probability a face needs (above 0, at
+// most 1) and the protected-domain score a local comparison needs to
+// match (0 to 1). The core checks the ranges; 0 and NaN are refused.
 //
 // # Safety
 // `config` is NULL or live.
@@ -323,32 +588,43 @@ enum FacesealStatus faceseal_engine_check_liveness(const struct FacesealEngine *
                                                    const struct FacesealRequest *request,
                                                    struct FacesealLiveness *out_liveness);
 
-// Enrols a subject from `frame_count` frames (1 to 8) of their face: every
-// frame must be live and of good quality. Writes the envelope sealed to the
-// tenant to `out_sealed` and, unless `out_template` is NULL, the protected
-// template for local comparison to `out_template`; free both with
-// `faceseal_bytes_free`. A NULL `consent_ref` fails with
+// Enrols a subject from a burst of `frame_count` timed frames (2 to 8,
+// `timestamp_ms` increasing) through the same burst liveness decision as
+// a capture session, sealed with the server's 32-byte `challenge` (from
+// `POST /v1/challenges`) at the tenant's `level` (a
+// `FacesealSecurityLevel`). Writes the envelope to `out_sealed` and,
+// unless `out_template` is NULL, the protected template for local
+// comparison to `out_template`; free both with `faceseal_bytes_free`.
+// `out_decision` (may be NULL) receives the burst decision on success and
+// on `FACESEAL_STATUS_NOT_LIVE`. One frame fails with
+// `FACESEAL_STATUS_NOT_ENOUGH_FRAMES`; a NULL `consent_ref` with
 // `FACESEAL_STATUS_CONSENT` before any picture is looked at.
 //
 // # Safety
 // `engine` NULL or live; `frames` NULL or `frame_count` valid frames with
-// their data; strings NULL or NUL-terminated; `request` NULL or valid;
-// `out_sealed` NULL or valid for a write; `out_template` NULL or valid for a write.
+// their data; strings NULL or NUL-terminated; `challenge` NULL or
+// `challenge_len` readable bytes; `request` NULL or valid; `out_sealed`,
+// `out_template` and `out_decision` NULL or valid for a write.
 enum FacesealStatus faceseal_engine_enroll(const struct FacesealEngine *engine,
                                            const struct FacesealFrame *frames,
                                            size_t frame_count,
                                            const char *subject_id,
                                            const char *consent_ref,
+                                           const uint8_t *challenge,
+                                           size_t challenge_len,
+                                           uint32_t level,
                                            const struct FacesealRequest *request,
                                            struct FacesealBytes *out_sealed,
-                                           struct FacesealBytes *out_template);
+                                           struct FacesealBytes *out_template,
+                                           struct FacesealBurstDecision *out_decision);
 
-// A verification probe for the tenant's server: the frames' protected
-// template sealed with the server's 32-byte `challenge`, written to
-// `out_sealed` (free with `faceseal_bytes_free`).
+// A verification probe for the tenant's server: a burst as for
+// `faceseal_engine_enroll`, its protected template sealed with the
+// server's 32-byte `challenge`, written to `out_sealed` (free with
+// `faceseal_bytes_free`). `out_decision` as for `faceseal_engine_enroll`.
 //
 // # Safety
-// As `faceseal_engine_enroll`; `challenge` NULL or `challenge_len` readable bytes.
+// As `faceseal_engine_enroll`.
 enum FacesealStatus faceseal_engine_probe(const struct FacesealEngine *engine,
                                           const struct FacesealFrame *frames,
                                           size_t frame_count,
@@ -356,12 +632,16 @@ enum FacesealStatus faceseal_engine_probe(const struct FacesealEngine *engine,
                                           const char *consent_ref,
                                           const uint8_t *challenge,
                                           size_t challenge_len,
+                                          uint32_t level,
                                           const struct FacesealRequest *request,
-                                          struct FacesealBytes *out_sealed);
+                                          struct FacesealBytes *out_sealed,
+                                          struct FacesealBurstDecision *out_decision);
 
-// Kiosk mode: compares the frames with a protected template from
-// `faceseal_engine_enroll` (`template`, `template_len` bytes) under the
-// subject's key, and writes the decision to `out_match`.
+// Kiosk mode: compares a live burst (as for `faceseal_engine_enroll`)
+// with a protected template from it (`template`, `template_len` bytes)
+// under the subject's key, and writes the decision to `out_match`. Needs
+// no tenant key; `challenge` (32 bytes, any fresh random bytes in kiosk
+// mode) seeds the strict level's head movements.
 //
 // # Safety
 // As `faceseal_engine_enroll`; `template` NULL or `template_len` readable
@@ -371,10 +651,18 @@ enum FacesealStatus faceseal_engine_compare_local(const struct FacesealEngine *e
                                                   size_t frame_count,
                                                   const char *subject_id,
                                                   const char *consent_ref,
+                                                  const uint8_t *challenge,
+                                                  size_t challenge_len,
+                                                  uint32_t level,
                                                   const uint8_t *template_,
                                                   size_t template_len,
                                                   const struct FacesealRequest *request,
                                                   struct FacesealMatch *out_match);
+
+// The snake_case name of a status value ("not_live", "frame_out_of_order"...),
+// a static NUL-terminated string; "unknown" for a value this library does
+// not define.
+const char *faceseal_status_name(uint32_t status);
 
 // The library version ("0.1.0"), a static NUL-terminated string: never free it.
 const char *faceseal_version(void);

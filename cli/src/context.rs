@@ -45,7 +45,7 @@ pub fn locator(args: &GlobalArgs) -> ModelLocator {
     for dir in &args.model_dirs {
         locator = locator.with_dir(dir);
     }
-    locator.with_env_dirs().with_dir("models")
+    locator.with_default_dirs()
 }
 
 pub fn config(args: &GlobalArgs) -> AnalyzerConfig {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use faceseal_core::engine::{
-    CancelToken, Engine, EngineConfig, EngineError, ErrorKind, FrameInput, RawInput,
-    RequestOptions, TemplateConfig, TenantConfig,
+    CancelToken, CaptureTerms, Engine, EngineConfig, EngineError, ErrorKind, FrameInput, RawInput,
+    RequestOptions, TemplateConfig, TenantConfig, TimedInput,
 };
 use faceseal_core::input::{RawPixelFormat, Rotation};
 use faceseal_core::models::ModelLocator;
@@ -17,6 +17,8 @@ use faceseal_core::template::{IomParams, MatchThreshold, ProtectedTemplate, Temp
 use zeroize::Zeroizing;
 
 mod capture;
+
+use capture::{CaptureError as CaptureFailure, SecurityLevel};
 
 /// Why a call failed. Messages never hold a subject id, a consent
 /// reference or pixel data.
@@ -261,10 +263,8 @@ impl EngineSettings {
         if self.timeout_ms > 0 {
             config.default_deadline = Duration::from_millis(u64::from(self.timeout_ms));
         }
+        // Ranges are the core's to check (`Engine::new` refuses 0 and NaN).
         if let Some(threshold) = self.liveness_threshold {
-            if !(0.0..=1.0).contains(&threshold) {
-                return Err(invalid("liveness threshold must lie within 0 and 1"));
-            }
             config.analyzer.liveness_threshold = threshold;
         }
         if let Some(threshold) = self.match_threshold {
@@ -353,14 +353,30 @@ fn options(cancel: Option<Arc<CancelHandle>>) -> RequestOptions {
     }
 }
 
+/// A frame of a one-shot burst with its capture time (milliseconds of any
+/// monotonic clock, increasing along the burst).
+#[derive(Clone, uniffi::Record)]
+pub struct TimedFrame {
+    pub frame: Frame,
+    pub timestamp_ms: u64,
+}
+
+impl std::fmt::Debug for TimedFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimedFrame")
+            .field("timestamp_ms", &self.timestamp_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Converts every frame, even after one is refused, so each frame's bytes
 /// end up wiped.
-fn inputs(frames: Vec<Frame>) -> Result<Vec<FrameInput>, FacesealError> {
+fn inputs(frames: Vec<TimedFrame>) -> Result<Vec<TimedInput>, FacesealError> {
     let mut converted = Vec::with_capacity(frames.len());
     let mut refused = None;
-    for frame in frames {
-        match frame.into_input() {
-            Ok(input) => converted.push(input),
+    for f in frames {
+        match f.frame.into_input() {
+            Ok(input) => converted.push(TimedInput::new(input, f.timestamp_ms)),
             Err(e) => {
                 refused.get_or_insert(e);
             }
@@ -369,15 +385,31 @@ fn inputs(frames: Vec<Frame>) -> Result<Vec<FrameInput>, FacesealError> {
     refused.map_or(Ok(converted), Err)
 }
 
+/// The one-shot terms: the burst is decided at the tenant's level.
+fn terms(
+    subject_id: String,
+    consent_ref: &str,
+    challenge: Vec<u8>,
+    level: SecurityLevel,
+) -> Result<CaptureTerms, FacesealError> {
+    let challenge: [u8; 32] = challenge
+        .try_into()
+        .map_err(|_| invalid("challenge must be 32 bytes"))?;
+    Ok(CaptureTerms::new(
+        subject_id,
+        Some(consent_ref),
+        ChallengeNonce::from_bytes(challenge),
+    )
+    .with_level(level.into()))
+}
+
 #[uniffi::export]
 impl FaceEngine {
     /// Loads the models and starts the workers.
     #[uniffi::constructor]
     pub fn new(settings: EngineSettings) -> Result<Arc<Self>, FacesealError> {
-        let engine = Engine::new(settings.into_config()?)?;
-        Ok(Arc::new(Self {
-            engine: Arc::new(engine),
-        }))
+        let engine = Arc::new(Engine::new(settings.into_config()?)?);
+        Ok(Arc::new(Self { engine }))
     }
 
     /// Every face in the frame, most confident first.
@@ -417,76 +449,77 @@ impl FaceEngine {
         })
     }
 
-    /// Enrols a subject from one or several frames; all must be live and of
-    /// good quality.
+    /// Enrols a subject from a burst of timed frames (at least 2), sealed
+    /// with the server's 32-byte challenge; the burst liveness layer decides.
     #[uniffi::method(default(cancel = None))]
     pub fn enroll(
         &self,
-        frames: Vec<Frame>,
+        frames: Vec<TimedFrame>,
         subject_id: String,
         consent_ref: String,
+        challenge: Vec<u8>,
+        level: SecurityLevel,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<SealedEnrolment, FacesealError> {
-        let enrolment = self.engine.enroll(
-            inputs(frames)?,
-            &subject_id,
-            Some(&consent_ref),
-            &options(cancel),
-        )?;
+    ) -> Result<SealedEnrolment, CaptureFailure> {
+        let terms = terms(subject_id, &consent_ref, challenge, level)?;
+        let enrolment = self
+            .engine
+            .enroll(inputs(frames)?, &terms, &options(cancel))
+            .map_err(CaptureFailure::from)?;
         Ok(SealedEnrolment {
             template: enrolment.template.to_bytes().to_vec(),
             sealed: enrolment.sealed.into_bytes(),
-            liveness_score: enrolment.liveness.score,
+            liveness_score: enrolment.decision.score,
             quality_score: enrolment.quality_score,
         })
     }
 
-    /// A verification probe sealed with the server's 32-byte challenge.
+    /// A verification probe from a burst, sealed with the server's 32-byte challenge.
     #[uniffi::method(default(cancel = None))]
     pub fn probe(
         &self,
-        frames: Vec<Frame>,
+        frames: Vec<TimedFrame>,
         subject_id: String,
         consent_ref: String,
         challenge: Vec<u8>,
+        level: SecurityLevel,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<Vec<u8>, FacesealError> {
-        let challenge: [u8; 32] = challenge
-            .try_into()
-            .map_err(|_| invalid("challenge must be 32 bytes"))?;
-        let sealed = self.engine.probe(
-            inputs(frames)?,
-            &subject_id,
-            Some(&consent_ref),
-            ChallengeNonce::from_bytes(challenge),
-            &options(cancel),
-        )?;
-        Ok(sealed.into_bytes())
+    ) -> Result<Vec<u8>, CaptureFailure> {
+        let terms = terms(subject_id, &consent_ref, challenge, level)?;
+        let probe = self
+            .engine
+            .probe(inputs(frames)?, &terms, &options(cancel))
+            .map_err(CaptureFailure::from)?;
+        Ok(probe.sealed.into_bytes())
     }
 
-    /// Kiosk mode: compares the frames with a template from [`Self::enroll`].
+    /// Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+    /// `challenge` (32 bytes) seeds the `Strict` level's head movements.
     #[uniffi::method(default(cancel = None))]
+    // The arguments of the core call, flat, as Kotlin and Swift callers pass them.
+    #[allow(clippy::too_many_arguments)]
     pub fn compare_local(
         &self,
-        frames: Vec<Frame>,
+        frames: Vec<TimedFrame>,
         subject_id: String,
         consent_ref: String,
+        challenge: Vec<u8>,
+        level: SecurityLevel,
         template: Vec<u8>,
         cancel: Option<Arc<CancelHandle>>,
-    ) -> Result<LocalMatch, FacesealError> {
-        let reference = ProtectedTemplate::from_bytes(&template).map_err(EngineError::from)?;
-        let result = self.engine.compare_local(
-            inputs(frames)?,
-            &subject_id,
-            Some(&consent_ref),
-            &reference,
-            &options(cancel),
-        )?;
+    ) -> Result<LocalMatch, CaptureFailure> {
+        let terms = terms(subject_id, &consent_ref, challenge, level)?;
+        let reference = ProtectedTemplate::from_bytes(&template)
+            .map_err(|e| CaptureFailure::from(EngineError::from(e)))?;
+        let result = self
+            .engine
+            .compare_local(inputs(frames)?, &terms, &reference, &options(cancel))
+            .map_err(CaptureFailure::from)?;
         Ok(LocalMatch {
             score: result.score,
             threshold: result.threshold.value(),
             matched: result.matched,
-            liveness_score: result.liveness.score,
+            liveness_score: result.decision.score,
         })
     }
 }

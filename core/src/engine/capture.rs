@@ -40,6 +40,9 @@ use crate::template::{MAX_SUBJECT_ID_LEN, ProtectedTemplate, TemplateError, Temp
 pub const DEFAULT_SESSION_EXPIRY: Duration = Duration::from_secs(10);
 /// Frames a burst needs by default before it can be decided.
 pub const DEFAULT_BURST_FRAMES: usize = 5;
+/// Fewest frames a burst can be decided on: the temporal, parallax and
+/// challenge checks compare frames with each other.
+pub const MIN_BURST_FRAMES: usize = 2;
 /// Most frames one session takes: a second of a 30 fps camera, twice over.
 pub const MAX_SESSION_FRAMES: usize = 60;
 
@@ -259,6 +262,16 @@ impl Engine {
         self: &Arc<Self>,
         config: CaptureSessionConfig,
     ) -> Result<CaptureSession, CaptureError> {
+        self.start_session(config, true)
+    }
+
+    /// A session that seals (`seals`, needing the tenant's key) or only makes
+    /// the protected template (a local comparison).
+    pub(super) fn start_session(
+        self: &Arc<Self>,
+        config: CaptureSessionConfig,
+        seals: bool,
+    ) -> Result<CaptureSession, CaptureError> {
         Consent::new(Some(&config.consent_ref), config.purpose).map_err(EngineError::from)?;
         if config.subject_id.is_empty() || config.subject_id.len() > MAX_SUBJECT_ID_LEN {
             return Err(EngineError::from(TemplateError::SubjectIdLength {
@@ -266,14 +279,16 @@ impl Engine {
             })
             .into());
         }
-        if !(2..=MAX_SESSION_FRAMES).contains(&config.burst_frames) {
+        if !(MIN_BURST_FRAMES..=MAX_SESSION_FRAMES).contains(&config.burst_frames) {
             return Err(CaptureError::InvalidConfig("burst_frames must be 2 to 60"));
         }
         if config.expires_after.is_zero() {
             return Err(CaptureError::InvalidConfig("expiry must be positive"));
         }
         self.template()?;
-        self.tenant()?;
+        if seals {
+            self.tenant()?;
+        }
         let challenge = (config.level == SecurityLevel::Strict)
             .then(|| ChallengeSequence::derive(&config.challenge));
         Ok(CaptureSession {
@@ -406,6 +421,24 @@ impl CaptureSession {
     /// from the best frames and seals it with the session's challenge. The
     /// session is over after a decision, live or not.
     pub fn finish(&self, options: &RequestOptions) -> Result<CaptureOutcome, CaptureError> {
+        let done = self.finish_with(options, true)?;
+        let sealed = done
+            .sealed
+            .ok_or(CaptureError::Engine(EngineError::Internal))?;
+        Ok(CaptureOutcome {
+            sealed,
+            template: done.template,
+            decision: done.decision,
+            quality_score: done.quality_score,
+        })
+    }
+
+    /// The burst decision and the protected template, sealed when `sealing`.
+    pub(super) fn finish_with(
+        &self,
+        options: &RequestOptions,
+        sealing: bool,
+    ) -> Result<Decided, CaptureError> {
         let mut state = self.lock()?;
         self.check_expiry(&mut state)?;
         if state.evidence.len() < self.config.burst_frames {
@@ -440,15 +473,23 @@ impl CaptureSession {
         let (sealed, template, quality_score) =
             self.engine.submit(options, move |shared, control| {
                 control.check()?;
-                protect_and_seal(shared, &chips, &request)
+                protect_and_seal(shared, &chips, &request, sealing)
             })?;
-        Ok(CaptureOutcome {
+        Ok(Decided {
             sealed,
             template,
             decision,
             quality_score,
         })
     }
+}
+
+/// A live burst's template, sealed or not.
+pub(super) struct Decided {
+    pub(super) sealed: Option<SealedTemplate>,
+    pub(super) template: ProtectedTemplate,
+    pub(super) decision: BurstDecision,
+    pub(super) quality_score: f32,
 }
 
 /// Marks the session over and drops what it kept (the chips and thumbnails
@@ -550,15 +591,12 @@ fn protect_and_seal(
     shared: &super::Shared,
     chips: &[Candidate],
     request: &SealRequest,
-) -> Result<(SealedTemplate, ProtectedTemplate, f32), EngineError> {
+    sealing: bool,
+) -> Result<(Option<SealedTemplate>, ProtectedTemplate, f32), EngineError> {
     let template_config = shared
         .template
         .as_ref()
         .ok_or(EngineError::NotConfigured("template secret"))?;
-    let tenant = shared
-        .tenant
-        .as_ref()
-        .ok_or(EngineError::NotConfigured("tenant public key"))?;
     let embeddings = chips
         .iter()
         .map(|c| shared.analyzer.embed_chip(&c.chip))
@@ -577,6 +615,13 @@ fn protect_and_seal(
         .iter()
         .map(|c| c.quality)
         .fold(f32::INFINITY, f32::min);
+    if !sealing {
+        return Ok((None, template, quality_score));
+    }
+    let tenant = shared
+        .tenant
+        .as_ref()
+        .ok_or(EngineError::NotConfigured("tenant public key"))?;
     let context = SealContext {
         tenant_id: tenant.tenant_id.clone(),
         subject_id: request.subject_id.clone(),
@@ -592,5 +637,5 @@ fn protect_and_seal(
         liveness_level: request.level,
     };
     let sealed = seal::seal(&template, &tenant.public_key, &context, &mut seal::os_rng())?;
-    Ok((sealed, template, quality_score))
+    Ok((Some(sealed), template, quality_score))
 }

@@ -98,7 +98,7 @@ pub enum ErrorKind {
     NotLive,
     /// A protected template is malformed, or does not fit the key.
     InvalidTemplate,
-    /// The engine lacks a tenant key or template secret, or was misconfigured.
+    /// The engine lacks a tenant key or template secret.
     NotConfigured,
     /// A model is missing or unusable.
     Model,
@@ -114,7 +114,9 @@ impl EngineError {
             Self::Cancelled => ErrorKind::Cancelled,
             Self::ShuttingDown => ErrorKind::ShuttingDown,
             Self::NoFrames | Self::TooManyFrames { .. } => ErrorKind::InvalidArgument,
-            Self::NotConfigured(_) | Self::InvalidConfig(_) => ErrorKind::NotConfigured,
+            Self::NotConfigured(_) => ErrorKind::NotConfigured,
+            // A threshold, count or size out of range is the caller's argument.
+            Self::InvalidConfig(_) => ErrorKind::InvalidArgument,
             Self::Input(_) => ErrorKind::InvalidImage,
             Self::Pipeline(e) => pipeline_kind(e),
             Self::Enrolment(e) => match e {

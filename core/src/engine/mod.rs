@@ -16,22 +16,35 @@
 //! [`CancelToken`] fires ([`EngineError::Cancelled`]).
 //!
 //! ```no_run
-//! use faceseal_core::engine::{Engine, EngineConfig, FrameInput, RequestOptions, TemplateConfig};
-//! use faceseal_core::seal::{self, TenantSecretKey};
+//! use faceseal_core::engine::{
+//!     CaptureTerms, Engine, EngineConfig, FrameInput, RequestOptions, TemplateConfig, TimedInput,
+//! };
+//! use faceseal_core::seal::{self, ChallengeNonce, TenantSecretKey};
 //! use faceseal_core::template::TemplateSecret;
-//! # fn demo(jpeg_1: &[u8], jpeg_2: &[u8], later: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+//! # fn demo(
+//! #     nonce: [u8; 32], jpeg_1: &[u8], jpeg_2: &[u8], later_1: &[u8], later_2: &[u8],
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! let tenant = TenantSecretKey::generate(&mut seal::os_rng());
 //! let config = EngineConfig::new(faceseal_core::ModelLocator::from_env())
 //!     .with_tenant("acme", tenant.public_key().clone())
 //!     .with_template(TemplateConfig::new(TemplateSecret::from_bytes(&[0x5a; 32])?, 1));
 //! let engine = Engine::new(config)?;
+//! let engine = std::sync::Arc::new(engine);
 //! let options = RequestOptions::default();
-//! let frames = vec![FrameInput::encoded(jpeg_1), FrameInput::encoded(jpeg_2)];
-//! let enrolled = engine.enroll(frames, "subject-1", Some("consent-1"), &options)?;
+//! // The nonce comes from the tenant's server (`POST /v1/challenges`).
+//! let terms = CaptureTerms::new("subject-1", Some("consent-1"), ChallengeNonce::from_bytes(nonce));
+//! // A burst: frames with their capture times, 50 ms apart.
+//! let frames = vec![
+//!     TimedInput::new(FrameInput::encoded(jpeg_1), 0),
+//!     TimedInput::new(FrameInput::encoded(jpeg_2), 50),
+//! ];
+//! let enrolled = engine.enroll(frames, &terms, &options)?;
 //! // `enrolled.sealed` goes to the tenant's server; kiosk mode keeps the template.
-//! let result = engine.compare_local(
-//!     vec![FrameInput::encoded(later)], "subject-1", Some("consent-2"), &enrolled.template, &options,
-//! )?;
+//! let later = vec![
+//!     TimedInput::new(FrameInput::encoded(later_1), 0),
+//!     TimedInput::new(FrameInput::encoded(later_2), 50),
+//! ];
+//! let result = engine.compare_local(later, &terms, &enrolled.template, &options)?;
 //! println!("matched: {}", result.matched);
 //! # Ok(()) }
 //! ```
@@ -39,46 +52,33 @@
 mod capture;
 mod config;
 mod error;
+mod oneshot;
 mod queue;
 mod request;
 
 pub use capture::{
     CaptureError, CaptureOutcome, CaptureSession, CaptureSessionConfig, DEFAULT_BURST_FRAMES,
-    DEFAULT_SESSION_EXPIRY, FrameFeedback, Guidance, MAX_SESSION_FRAMES,
+    DEFAULT_SESSION_EXPIRY, FrameFeedback, Guidance, MAX_SESSION_FRAMES, MIN_BURST_FRAMES,
 };
-pub use config::{EngineConfig, TemplateConfig, TenantConfig};
+pub use config::{
+    EngineConfig, MAX_QUEUE_DEPTH, MAX_REQUEST_FRAMES, MAX_WORKERS, TemplateConfig, TenantConfig,
+};
 pub use error::{EngineError, ErrorKind};
+pub use oneshot::{CaptureTerms, Enrolment, LocalComparison, TimedInput};
 pub use queue::{CancelToken, JobControl, QueueError, WorkQueue};
 pub use request::{FrameInput, RawInput, RequestOptions};
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::analyzer::{FaceAnalyzer, PipelineError};
-use crate::consent::{Consent, Purpose};
 use crate::detect::{DetectedFace, largest_face};
-use crate::enrolment::{self, CaptureOptions, CaptureRequest, LocalMatch, ProtectedCapture};
+use crate::enrolment::CaptureOptions;
 use crate::frame::RgbFrame;
 use crate::input::InputLimits;
 use crate::liveness::LivenessDecision;
 use crate::quality::{QualityIssue, face_count_issue};
-use crate::seal::{self, ChallengeNonce, SealedTemplate};
-use crate::template::{
-    MAX_SUBJECT_ID_LEN, MatchThreshold, ProtectedTemplate, TemplateError, TemplateKey,
-};
-
-/// The result of an enrolment: the sealed template for the tenant's server
-/// and the protected template itself, for kiosk mode (stored on a card, say,
-/// and compared with [`Engine::compare_local`]).
-#[derive(Debug)]
-pub struct Enrolment {
-    pub sealed: SealedTemplate,
-    pub template: ProtectedTemplate,
-    /// The weakest liveness decision among the frames.
-    pub liveness: LivenessDecision,
-    /// The lowest quality score among the frames fused.
-    pub quality_score: f32,
-}
+use crate::template::MatchThreshold;
 
 /// Models, keys and configuration, shared by the workers.
 struct Shared {
@@ -112,18 +112,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Loads and checks every model once, and starts the workers.
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
-        if config.max_frames == 0 || config.best_frames == 0 {
-            return Err(EngineError::InvalidConfig(
-                "max_frames and best_frames must be at least 1",
-            ));
-        }
-        if let Some(tenant) = &config.tenant
-            && (tenant.tenant_id.is_empty() || tenant.tenant_id.len() > seal::MAX_TENANT_ID_LEN)
-        {
-            return Err(EngineError::InvalidConfig(
-                "tenant id must be 1 to 128 bytes",
-            ));
-        }
+        config.validate()?;
         let analyzer = FaceAnalyzer::load(&config.models, config.analyzer)?;
         let params = config
             .template
@@ -185,83 +174,6 @@ impl Engine {
         })
     }
 
-    /// Enrols a subject from one or several frames of their face: every frame
-    /// must be live and of good quality; the best ones are fused into one
-    /// protected template, sealed to the tenant with a nonce made here.
-    pub fn enroll(
-        &self,
-        frames: Vec<FrameInput>,
-        subject_id: &str,
-        consent_ref: Option<&str>,
-        options: &RequestOptions,
-    ) -> Result<Enrolment, EngineError> {
-        let challenge = ChallengeNonce::generate(&mut seal::os_rng());
-        let request = self.capture_request(&frames, subject_id, consent_ref, Purpose::Enrol)?;
-        self.tenant()?;
-        self.submit(options, move |shared, control| {
-            let capture = capture(shared, &frames, &request, control)?;
-            let sealed = seal_capture(shared, &capture, challenge)?;
-            Ok(Enrolment {
-                sealed,
-                liveness: *capture.liveness(),
-                quality_score: capture.quality_score(),
-                template: capture.into_template(),
-            })
-        })
-    }
-
-    /// A verification probe for the tenant's server: the frames' protected
-    /// template sealed with the server's `challenge`.
-    pub fn probe(
-        &self,
-        frames: Vec<FrameInput>,
-        subject_id: &str,
-        consent_ref: Option<&str>,
-        challenge: ChallengeNonce,
-        options: &RequestOptions,
-    ) -> Result<SealedTemplate, EngineError> {
-        let request = self.capture_request(&frames, subject_id, consent_ref, Purpose::Verify)?;
-        self.tenant()?;
-        self.submit(options, move |shared, control| {
-            let capture = capture(shared, &frames, &request, control)?;
-            seal_capture(shared, &capture, challenge)
-        })
-    }
-
-    /// Kiosk mode: compares the frames with a protected template the caller
-    /// holds, under the subject's key of the configured key version.
-    pub fn compare_local(
-        &self,
-        frames: Vec<FrameInput>,
-        subject_id: &str,
-        consent_ref: Option<&str>,
-        reference: &ProtectedTemplate,
-        options: &RequestOptions,
-    ) -> Result<LocalMatch, EngineError> {
-        let request = self.capture_request(&frames, subject_id, consent_ref, Purpose::Verify)?;
-        let template = self.template()?;
-        let key = TemplateKey::derive(
-            &template.secret,
-            &request.subject_id,
-            template.key_version,
-            template.params,
-        )?;
-        let reference = reference.clone();
-        self.submit(options, move |shared, control| {
-            let frames = decode_all(shared, &frames, control)?;
-            control.check()?;
-            Ok(enrolment::verify_local_frames(
-                &shared.analyzer,
-                &frames,
-                &reference,
-                &key,
-                Some(&request.consent_ref),
-                shared.match_threshold,
-                shared.capture.best_frames,
-            )?)
-        })
-    }
-
     /// Most frames one request may carry.
     pub fn max_frames(&self) -> usize {
         self.max_frames
@@ -270,39 +182,6 @@ impl Engine {
     /// Requests waiting for a worker now.
     pub fn queued(&self) -> usize {
         self.queue.queued()
-    }
-
-    /// The cheap checks of a capture, done before it takes a place in the
-    /// queue, and the request's owned copy of its identifiers.
-    fn capture_request(
-        &self,
-        frames: &[FrameInput],
-        subject_id: &str,
-        consent_ref: Option<&str>,
-        purpose: Purpose,
-    ) -> Result<OwnedRequest, EngineError> {
-        if frames.is_empty() {
-            return Err(EngineError::NoFrames);
-        }
-        if frames.len() > self.max_frames {
-            return Err(EngineError::TooManyFrames {
-                given: frames.len(),
-                max: self.max_frames,
-            });
-        }
-        let consent = Consent::new(consent_ref, purpose)?;
-        if subject_id.is_empty() || subject_id.len() > MAX_SUBJECT_ID_LEN {
-            return Err(TemplateError::SubjectIdLength {
-                max: MAX_SUBJECT_ID_LEN,
-            }
-            .into());
-        }
-        self.template()?;
-        Ok(OwnedRequest {
-            subject_id: subject_id.to_owned(),
-            consent_ref: consent.reference().as_str().to_owned(),
-            purpose,
-        })
     }
 
     fn template(&self) -> Result<&TemplateConfig, EngineError> {
@@ -333,13 +212,6 @@ impl Engine {
     }
 }
 
-/// A capture's identifiers, owned by the queued request.
-struct OwnedRequest {
-    subject_id: String,
-    consent_ref: String,
-    purpose: Purpose,
-}
-
 fn decode(
     shared: &Shared,
     frame: &FrameInput,
@@ -349,70 +221,11 @@ fn decode(
     Ok(frame.decode(&shared.limits)?)
 }
 
-fn decode_all(
-    shared: &Shared,
-    frames: &[FrameInput],
-    control: &JobControl,
-) -> Result<Vec<RgbFrame>, EngineError> {
-    frames.iter().map(|f| decode(shared, f, control)).collect()
-}
-
-fn capture(
-    shared: &Shared,
-    frames: &[FrameInput],
-    request: &OwnedRequest,
-    control: &JobControl,
-) -> Result<ProtectedCapture, EngineError> {
-    let template = shared
-        .template
-        .as_ref()
-        .ok_or(EngineError::NotConfigured("template secret"))?;
-    let frames = decode_all(shared, frames, control)?;
-    control.check()?;
-    let request = CaptureRequest {
-        subject_id: &request.subject_id,
-        consent_ref: Some(&request.consent_ref),
-        purpose: request.purpose,
-    };
-    let capture = if request.purpose == Purpose::Enrol {
-        enrolment::enrol_frames
-    } else {
-        enrolment::capture_frames
-    };
-    Ok(capture(
-        &shared.analyzer,
-        &frames,
-        &template.secret,
-        template.key_version,
-        &request,
-        &shared.capture,
-    )?)
-}
-
-fn seal_capture(
-    shared: &Shared,
-    capture: &ProtectedCapture,
-    challenge: ChallengeNonce,
-) -> Result<SealedTemplate, EngineError> {
-    let tenant = shared
-        .tenant
-        .as_ref()
-        .ok_or(EngineError::NotConfigured("tenant public key"))?;
-    let created_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Ok(capture.seal(
-        &tenant.tenant_id,
-        &tenant.public_key,
-        challenge,
-        created_at,
-        &mut seal::os_rng(),
-    )?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrolment;
+    use crate::template::TemplateError;
 
     fn assert_send_sync<T: Send + Sync>() {}
 

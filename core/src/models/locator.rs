@@ -10,6 +10,9 @@ use super::manifest::ModelKind;
 
 /// Environment variable holding model directories, separated like `PATH`.
 pub const MODEL_DIR_ENV: &str = "FACESEAL_MODEL_DIR";
+/// The directory searched after [`MODEL_DIR_ENV`]'s, relative to the
+/// working directory: where the repository keeps its bundled models.
+pub const LOCAL_MODEL_DIR: &str = "models";
 
 /// Where model bytes come from: directories searched in order, and bytes handed
 /// over directly (a mobile app ships models as assets and reads them itself).
@@ -45,6 +48,13 @@ impl ModelLocator {
     pub fn with_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.dirs.push(dir.into());
         self
+    }
+
+    /// The search every front end uses by default: the directories named by
+    /// [`MODEL_DIR_ENV`], then [`LOCAL_MODEL_DIR`] (relative to the working
+    /// directory), as `models/README.md` says.
+    pub fn with_default_dirs(self) -> Self {
+        self.with_env_dirs().with_dir(LOCAL_MODEL_DIR)
     }
 
     /// Adds the directories named by [`MODEL_DIR_ENV`].

@@ -5,5 +5,5 @@ mod locator;
 pub mod manifest;
 
 pub use error::ModelError;
-pub use locator::{MODEL_DIR_ENV, ModelLocator, verify_hash};
+pub use locator::{LOCAL_MODEL_DIR, MODEL_DIR_ENV, ModelLocator, verify_hash};
 pub use manifest::{ModelKind, ModelSpec};

@@ -15,6 +15,14 @@ pub struct FacesealBytes {
 }
 
 impl FacesealBytes {
+    /// No buffer.
+    pub(crate) fn empty() -> Self {
+        Self {
+            data: std::ptr::null_mut(),
+            len: 0,
+        }
+    }
+
     /// Hands `bytes` over to the caller.
     pub(crate) fn from_vec(bytes: Vec<u8>) -> Self {
         let boxed = bytes.into_boxed_slice();

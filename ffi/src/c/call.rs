@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use faceseal_core::engine::EngineError;
+use faceseal_core::engine::{CaptureError, EngineError};
 
 use super::FacesealStatus;
 
@@ -44,6 +44,12 @@ impl FfiError {
 
 impl From<EngineError> for FfiError {
     fn from(error: EngineError) -> Self {
+        Self::new(FacesealStatus::from(&error), error.to_string())
+    }
+}
+
+impl From<CaptureError> for FfiError {
+    fn from(error: CaptureError) -> Self {
         Self::new(FacesealStatus::from(&error), error.to_string())
     }
 }

@@ -8,15 +8,16 @@ use faceseal_core::ModelKind;
 use faceseal_core::engine::{EngineConfig, TemplateConfig, TenantConfig};
 use faceseal_core::models::ModelLocator;
 use faceseal_core::seal::TenantPublicKey;
-use faceseal_core::template::{MatchThreshold, TemplateSecret};
+use faceseal_core::template::{IomParams, MatchThreshold, TemplateSecret};
 
 use super::FacesealStatus;
 use super::call::{FfiError, call, free_handle};
 use super::strings::{byte_slice, out_ptr, required_str};
 
 /// Engine configuration under construction (opaque). Starts with the
-/// library's defaults and the model directories named by the
-/// `FACESEAL_MODEL_DIR` environment variable, if set.
+/// library's defaults and the model search of the command-line tool: the
+/// directories named by the `FACESEAL_MODEL_DIR` environment variable, if
+/// set, then `./models` (relative to the working directory).
 pub struct FacesealConfig {
     pub(crate) inner: EngineConfig,
 }
@@ -48,7 +49,7 @@ pub unsafe extern "C" fn faceseal_config_new(
         // SAFETY: NULL or valid for writes by the function contract.
         let out = unsafe { out_ptr(out_config, "out_config") }?;
         let config = FacesealConfig {
-            inner: EngineConfig::new(ModelLocator::from_env()),
+            inner: EngineConfig::new(ModelLocator::new().with_default_dirs()),
         };
         *out = Box::into_raw(Box::new(config));
         Ok(())
@@ -66,7 +67,10 @@ pub unsafe extern "C" fn faceseal_config_free(config: *mut FacesealConfig) {
     unsafe { free_handle(config) };
 }
 
-/// Runs a setter on a configuration handle.
+/// Runs a setter on a configuration handle. The changed configuration is
+/// kept only when the core accepts it (`EngineConfig::validate`): a value
+/// out of range fails at once with `FACESEAL_STATUS_INVALID_ARGUMENT` and
+/// leaves the configuration as it was.
 ///
 /// # Safety
 /// `config` is NULL or a live pointer from `faceseal_config_new`, not used
@@ -78,11 +82,18 @@ unsafe fn with_config(
     call(|| {
         // SAFETY: forwarded from this function's contract.
         let config = unsafe { out_ptr(config, "config") }?;
-        set(&mut config.inner)
+        let mut changed = config.inner.clone();
+        set(&mut changed)?;
+        changed
+            .validate()
+            .map_err(|e| FfiError::invalid(e.to_string()))?;
+        config.inner = changed;
+        Ok(())
     })
 }
 
-/// Adds a directory searched for model files (after those added before).
+/// Adds a directory searched for model files (after those added before,
+/// and after the default search).
 ///
 /// # Safety
 /// `config` is NULL or live; `dir` is NULL or a NUL-terminated string.
@@ -200,6 +211,36 @@ pub unsafe extern "C" fn faceseal_config_set_template_secret(
     }
 }
 
+/// The transform's parameters from the tenant's bundle (`template.m`, its
+/// number of hashes, 1 to 4096, and `template.q`, its window, 2 to 256):
+/// the same on every device of the tenant. Set the template secret first;
+/// the defaults are 1024 and 8.
+///
+/// # Safety
+/// `config` is NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn faceseal_config_set_template_params(
+    config: *mut FacesealConfig,
+    m: u32,
+    q: u32,
+) -> FacesealStatus {
+    // SAFETY: `config` as the function contract says; `with_config` relies
+    // on nothing else.
+    unsafe {
+        with_config(config, |c| {
+            let (Ok(m), Ok(q)) = (u16::try_from(m), u16::try_from(q)) else {
+                return Err(FfiError::invalid("template parameters out of range"));
+            };
+            let params = IomParams::new(m, q).map_err(|e| FfiError::invalid(e.to_string()))?;
+            let template = c.template.as_mut().ok_or_else(|| {
+                FfiError::invalid("set the template secret before its parameters")
+            })?;
+            template.params = params;
+            Ok(())
+        })
+    }
+}
+
 /// Worker threads (1 to 64) and the number of requests that may wait for
 /// one (1 to 4096); a request beyond that fails at once with
 /// `FACESEAL_STATUS_BUSY`.
@@ -216,11 +257,6 @@ pub unsafe extern "C" fn faceseal_config_set_queue(
     // says; `with_config` and the readers below rely on nothing else.
     unsafe {
         with_config(config, |c| {
-            if !(1..=64).contains(&workers) || !(1..=4096).contains(&queue_depth) {
-                return Err(FfiError::invalid(
-                    "workers must be 1 to 64 and queue_depth 1 to 4096",
-                ));
-            }
             c.workers = workers as usize;
             c.queue_depth = queue_depth as usize;
             Ok(())
@@ -241,17 +277,15 @@ pub unsafe extern "C" fn faceseal_config_set_default_timeout_ms(
     // says; `with_config` and the readers below rely on nothing else.
     unsafe {
         with_config(config, |c| {
-            if timeout_ms == 0 {
-                return Err(FfiError::invalid("timeout_ms must be at least 1"));
-            }
             c.default_deadline = Duration::from_millis(u64::from(timeout_ms));
             Ok(())
         })
     }
 }
 
-/// Decision thresholds: the live probability a face needs (0 to 1) and the
-/// protected-domain score a local comparison needs to match (0 to 1).
+/// Decision thresholds: the live probability a face needs (above 0, at
+/// most 1) and the protected-domain score a local comparison needs to
+/// match (0 to 1). The core checks the ranges; 0 and NaN are refused.
 ///
 /// # Safety
 /// `config` is NULL or live.
@@ -265,15 +299,73 @@ pub unsafe extern "C" fn faceseal_config_set_thresholds(
     // says; `with_config` and the readers below rely on nothing else.
     unsafe {
         with_config(config, |c| {
-            if !(0.0..=1.0).contains(&liveness_threshold) {
-                return Err(FfiError::invalid(
-                    "liveness_threshold must lie within 0 and 1",
-                ));
-            }
             c.match_threshold = MatchThreshold::new(match_threshold)
                 .map_err(|e| FfiError::invalid(e.to_string()))?;
             c.analyzer.liveness_threshold = liveness_threshold;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_config() -> *mut FacesealConfig {
+        let mut config = std::ptr::null_mut();
+        // SAFETY: a valid out-pointer.
+        assert_eq!(
+            unsafe { faceseal_config_new(&mut config) },
+            FacesealStatus::Ok
+        );
+        config
+    }
+
+    #[test]
+    fn the_default_search_ends_with_the_working_directorys_models() {
+        let config = new_config();
+        // SAFETY: live from faceseal_config_new.
+        let dirs = unsafe { &(*config).inner.models }.dirs().to_vec();
+        assert_eq!(
+            dirs.last().map(|d| d.as_path()),
+            Some(std::path::Path::new("models")),
+            "{dirs:?}"
+        );
+        // SAFETY: from faceseal_config_new, freed once.
+        unsafe { faceseal_config_free(config) };
+    }
+
+    #[test]
+    fn thresholds_the_core_refuses_are_refused_and_change_nothing() {
+        let config = new_config();
+        for bad in [0.0, f32::NAN, -0.5, 1.5] {
+            // SAFETY: live config.
+            let status = unsafe { faceseal_config_set_thresholds(config, bad, 0.6) };
+            assert_eq!(status, FacesealStatus::InvalidArgument, "{bad}");
+        }
+        // SAFETY: live config.
+        let kept = unsafe { (*config).inner.analyzer.liveness_threshold };
+        assert_eq!(kept, faceseal_core::liveness::DEFAULT_LIVENESS_THRESHOLD);
+        // SAFETY: live config.
+        unsafe {
+            assert_eq!(
+                faceseal_config_set_thresholds(config, 0.7, 0.6),
+                FacesealStatus::Ok
+            );
+            assert_eq!(
+                faceseal_config_set_queue(config, 0, 4),
+                FacesealStatus::InvalidArgument
+            );
+            assert_eq!(
+                faceseal_config_set_queue(config, 2, 5000),
+                FacesealStatus::InvalidArgument
+            );
+            assert_eq!(
+                faceseal_config_set_default_timeout_ms(config, 0),
+                FacesealStatus::InvalidArgument
+            );
+            assert_eq!(faceseal_config_set_queue(config, 2, 8), FacesealStatus::Ok);
+            faceseal_config_free(config);
+        }
     }
 }

@@ -3,12 +3,16 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use faceseal_core::engine::{CancelToken, Engine, RequestOptions};
-use faceseal_core::seal::ChallengeNonce;
+use std::sync::Arc;
+
+use faceseal_core::engine::{
+    CancelToken, CaptureError, CaptureTerms, Engine, RequestOptions, TimedInput,
+};
 use faceseal_core::template::ProtectedTemplate;
 
 use super::call::{FfiError, FfiResult, call, free_handle};
-use super::frame::frames_from_c;
+use super::capture::{FacesealBurstDecision, challenge_from_c, decision_to_c, level_from_c};
+use super::frame::{frames_from_c, timed_frames_from_c};
 use super::strings::{byte_slice, in_ref, optional_str, out_ptr, required_str};
 use super::{FacesealBytes, FacesealConfig, FacesealFrame, FacesealStatus};
 
@@ -16,7 +20,7 @@ use super::{FacesealBytes, FacesealConfig, FacesealFrame, FacesealStatus};
 /// engine may serve calls from many threads at once. Free it with
 /// `faceseal_engine_free` once no call is running on it.
 pub struct FacesealEngine {
-    engine: Engine,
+    pub(crate) engine: Arc<Engine>,
 }
 
 /// Lets one thread cancel requests running on others (opaque).
@@ -66,9 +70,9 @@ pub struct FacesealMatch {
     /// Fraction of equal hashes between the capture and the reference, 0 to 1.
     pub score: f64,
     pub threshold: f64,
-    /// The decision: live and `score >= threshold`.
+    /// `score >= threshold` (a burst that is not live fails the call).
     pub matched: bool,
-    /// Live probability of the capture (the lowest among its frames).
+    /// The burst's fused liveness score.
     pub liveness_score: f32,
 }
 
@@ -91,7 +95,7 @@ pub unsafe extern "C" fn faceseal_engine_new(
                 out_ptr(out_engine, "out_engine")?,
             )
         };
-        let engine = Engine::new(config.inner.clone())?;
+        let engine = Arc::new(Engine::new(config.inner.clone())?);
         *out = Box::into_raw(Box::new(FacesealEngine { engine }));
         Ok(())
     })
@@ -162,7 +166,7 @@ pub unsafe extern "C" fn faceseal_cancel_token_free(token: *mut FacesealCancelTo
 /// # Safety
 /// `request` is NULL or points to a valid `FacesealRequest` whose `cancel`
 /// is NULL or a live token.
-unsafe fn request_options(request: *const FacesealRequest) -> RequestOptions {
+pub(crate) unsafe fn request_options(request: *const FacesealRequest) -> RequestOptions {
     // SAFETY: NULL or valid by the contract.
     let Some(request) = (unsafe { request.as_ref() }) else {
         return RequestOptions::default();
@@ -265,51 +269,64 @@ pub unsafe extern "C" fn faceseal_engine_check_liveness(
     })
 }
 
-/// The arguments every capture shares.
+/// The arguments every one-shot capture shares.
 struct Capture<'a> {
-    engine: &'a Engine,
-    frames: Vec<faceseal_core::engine::FrameInput>,
-    subject_id: &'a str,
-    consent_ref: Option<&'a str>,
+    engine: &'a Arc<Engine>,
+    frames: Vec<TimedInput>,
+    terms: CaptureTerms,
     options: RequestOptions,
 }
 
-/// Reads the arguments every capture shares.
+/// Reads the arguments every one-shot capture shares.
 ///
 /// # Safety
 /// As the capture functions' contracts say.
+#[allow(clippy::too_many_arguments)]
 unsafe fn capture_args<'a>(
     engine: *const FacesealEngine,
     frames: *const FacesealFrame,
     frame_count: usize,
     subject_id: *const c_char,
     consent_ref: *const c_char,
+    challenge: *const u8,
+    challenge_len: usize,
+    level: u32,
     request: *const FacesealRequest,
 ) -> FfiResult<Capture<'a>> {
     // SAFETY: pointers as the contract says.
     unsafe {
         let engine = &in_ref(engine, "engine")?.engine;
+        let subject_id = required_str(subject_id, "subject_id")?;
+        let consent_ref = optional_str(consent_ref, "consent_ref")?;
+        let challenge = challenge_from_c(challenge, challenge_len)?;
+        let terms =
+            CaptureTerms::new(subject_id, consent_ref, challenge).with_level(level_from_c(level)?);
         Ok(Capture {
-            subject_id: required_str(subject_id, "subject_id")?,
-            consent_ref: optional_str(consent_ref, "consent_ref")?,
-            frames: frames_from_c(frames, frame_count, engine.max_frames())?,
+            frames: timed_frames_from_c(frames, frame_count, engine.max_frames())?,
+            terms,
             options: request_options(request),
             engine,
         })
     }
 }
 
-/// Enrols a subject from `frame_count` frames (1 to 8) of their face: every
-/// frame must be live and of good quality. Writes the envelope sealed to the
-/// tenant to `out_sealed` and, unless `out_template` is NULL, the protected
-/// template for local comparison to `out_template`; free both with
-/// `faceseal_bytes_free`. A NULL `consent_ref` fails with
+/// Enrols a subject from a burst of `frame_count` timed frames (2 to 8,
+/// `timestamp_ms` increasing) through the same burst liveness decision as
+/// a capture session, sealed with the server's 32-byte `challenge` (from
+/// `POST /v1/challenges`) at the tenant's `level` (a
+/// `FacesealSecurityLevel`). Writes the envelope to `out_sealed` and,
+/// unless `out_template` is NULL, the protected template for local
+/// comparison to `out_template`; free both with `faceseal_bytes_free`.
+/// `out_decision` (may be NULL) receives the burst decision on success and
+/// on `FACESEAL_STATUS_NOT_LIVE`. One frame fails with
+/// `FACESEAL_STATUS_NOT_ENOUGH_FRAMES`; a NULL `consent_ref` with
 /// `FACESEAL_STATUS_CONSENT` before any picture is looked at.
 ///
 /// # Safety
 /// `engine` NULL or live; `frames` NULL or `frame_count` valid frames with
-/// their data; strings NULL or NUL-terminated; `request` NULL or valid;
-/// `out_sealed` NULL or valid for a write; `out_template` NULL or valid for a write.
+/// their data; strings NULL or NUL-terminated; `challenge` NULL or
+/// `challenge_len` readable bytes; `request` NULL or valid; `out_sealed`,
+/// `out_template` and `out_decision` NULL or valid for a write.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn faceseal_engine_enroll(
     engine: *const FacesealEngine,
@@ -317,9 +334,13 @@ pub unsafe extern "C" fn faceseal_engine_enroll(
     frame_count: usize,
     subject_id: *const c_char,
     consent_ref: *const c_char,
+    challenge: *const u8,
+    challenge_len: usize,
+    level: u32,
     request: *const FacesealRequest,
     out_sealed: *mut FacesealBytes,
     out_template: *mut FacesealBytes,
+    out_decision: *mut FacesealBurstDecision,
 ) -> FacesealStatus {
     call(|| {
         // SAFETY: pointers as the function contract says.
@@ -331,33 +352,47 @@ pub unsafe extern "C" fn faceseal_engine_enroll(
                     frame_count,
                     subject_id,
                     consent_ref,
+                    challenge,
+                    challenge_len,
+                    level,
                     request,
                 )?,
                 out_ptr(out_sealed, "out_sealed")?,
             )
         };
         // SAFETY: NULL or valid for a write by the contract.
-        let out_template = unsafe { out_template.as_mut() };
-        let enrolment = args.engine.enroll(
-            args.frames,
-            args.subject_id,
-            args.consent_ref,
-            &args.options,
-        )?;
+        let (out_template, mut out_decision) =
+            unsafe { (out_template.as_mut(), out_decision.as_mut()) };
+        let enrolment = args
+            .engine
+            .enroll(args.frames, &args.terms, &args.options)
+            .map_err(|e| refusal(e, out_decision.as_deref_mut()))?;
         *out_sealed = FacesealBytes::from_vec(enrolment.sealed.into_bytes());
         if let Some(out) = out_template {
             *out = FacesealBytes::from_vec(enrolment.template.to_bytes().to_vec());
+        }
+        if let Some(out) = out_decision {
+            *out = decision_to_c(&enrolment.decision);
         }
         Ok(())
     })
 }
 
-/// A verification probe for the tenant's server: the frames' protected
-/// template sealed with the server's 32-byte `challenge`, written to
-/// `out_sealed` (free with `faceseal_bytes_free`).
+/// A capture error for C; a liveness refusal also writes its decision.
+fn refusal(error: CaptureError, out: Option<&mut FacesealBurstDecision>) -> FfiError {
+    if let (CaptureError::NotLive(d), Some(out)) = (&error, out) {
+        *out = decision_to_c(d);
+    }
+    error.into()
+}
+
+/// A verification probe for the tenant's server: a burst as for
+/// `faceseal_engine_enroll`, its protected template sealed with the
+/// server's 32-byte `challenge`, written to `out_sealed` (free with
+/// `faceseal_bytes_free`). `out_decision` as for `faceseal_engine_enroll`.
 ///
 /// # Safety
-/// As `faceseal_engine_enroll`; `challenge` NULL or `challenge_len` readable bytes.
+/// As `faceseal_engine_enroll`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn faceseal_engine_probe(
     engine: *const FacesealEngine,
@@ -367,12 +402,14 @@ pub unsafe extern "C" fn faceseal_engine_probe(
     consent_ref: *const c_char,
     challenge: *const u8,
     challenge_len: usize,
+    level: u32,
     request: *const FacesealRequest,
     out_sealed: *mut FacesealBytes,
+    out_decision: *mut FacesealBurstDecision,
 ) -> FacesealStatus {
     call(|| {
         // SAFETY: pointers as the function contract says.
-        let (args, challenge, out) = unsafe {
+        let (args, out) = unsafe {
             (
                 capture_args(
                     engine,
@@ -380,30 +417,33 @@ pub unsafe extern "C" fn faceseal_engine_probe(
                     frame_count,
                     subject_id,
                     consent_ref,
+                    challenge,
+                    challenge_len,
+                    level,
                     request,
                 )?,
-                byte_slice(challenge, challenge_len, "challenge")?,
                 out_ptr(out_sealed, "out_sealed")?,
             )
         };
-        let challenge: [u8; 32] = challenge
-            .try_into()
-            .map_err(|_| FfiError::invalid("challenge must be 32 bytes"))?;
-        let sealed = args.engine.probe(
-            args.frames,
-            args.subject_id,
-            args.consent_ref,
-            ChallengeNonce::from_bytes(challenge),
-            &args.options,
-        )?;
-        *out = FacesealBytes::from_vec(sealed.into_bytes());
+        // SAFETY: NULL or valid for a write by the contract.
+        let mut out_decision = unsafe { out_decision.as_mut() };
+        let probe = args
+            .engine
+            .probe(args.frames, &args.terms, &args.options)
+            .map_err(|e| refusal(e, out_decision.as_deref_mut()))?;
+        *out = FacesealBytes::from_vec(probe.sealed.into_bytes());
+        if let Some(out) = out_decision {
+            *out = decision_to_c(&probe.decision);
+        }
         Ok(())
     })
 }
 
-/// Kiosk mode: compares the frames with a protected template from
-/// `faceseal_engine_enroll` (`template`, `template_len` bytes) under the
-/// subject's key, and writes the decision to `out_match`.
+/// Kiosk mode: compares a live burst (as for `faceseal_engine_enroll`)
+/// with a protected template from it (`template`, `template_len` bytes)
+/// under the subject's key, and writes the decision to `out_match`. Needs
+/// no tenant key; `challenge` (32 bytes, any fresh random bytes in kiosk
+/// mode) seeds the strict level's head movements.
 ///
 /// # Safety
 /// As `faceseal_engine_enroll`; `template` NULL or `template_len` readable
@@ -415,6 +455,9 @@ pub unsafe extern "C" fn faceseal_engine_compare_local(
     frame_count: usize,
     subject_id: *const c_char,
     consent_ref: *const c_char,
+    challenge: *const u8,
+    challenge_len: usize,
+    level: u32,
     template: *const u8,
     template_len: usize,
     request: *const FacesealRequest,
@@ -430,6 +473,9 @@ pub unsafe extern "C" fn faceseal_engine_compare_local(
                     frame_count,
                     subject_id,
                     consent_ref,
+                    challenge,
+                    challenge_len,
+                    level,
                     request,
                 )?,
                 byte_slice(template, template_len, "template")?,
@@ -438,18 +484,14 @@ pub unsafe extern "C" fn faceseal_engine_compare_local(
         };
         let reference = ProtectedTemplate::from_bytes(template)
             .map_err(|e| FfiError::from(faceseal_core::engine::EngineError::from(e)))?;
-        let result = args.engine.compare_local(
-            args.frames,
-            args.subject_id,
-            args.consent_ref,
-            &reference,
-            &args.options,
-        )?;
+        let result =
+            args.engine
+                .compare_local(args.frames, &args.terms, &reference, &args.options)?;
         *out = FacesealMatch {
             score: result.score,
             threshold: result.threshold.value(),
             matched: result.matched,
-            liveness_score: result.liveness.score,
+            liveness_score: result.decision.score,
         };
         Ok(())
     })

@@ -1,6 +1,6 @@
 //! Pictures from C: encoded files or raw camera buffers, copied into the request.
 
-use faceseal_core::engine::FrameInput;
+use faceseal_core::engine::{FrameInput, TimedInput};
 use faceseal_core::input::{RawFrame, RawPixelFormat, Rotation};
 
 use super::call::{FfiError, FfiResult};
@@ -44,6 +44,10 @@ pub struct FacesealFrame {
     pub stride: u32,
     /// Raw frames: clockwise rotation making the frame upright: 0, 90, 180 or 270.
     pub rotation_degrees: i32,
+    /// When the frame was captured, in milliseconds of any monotonic clock:
+    /// strictly increasing along a burst (capture sessions and the one-shot
+    /// enrol, probe and comparison). Ignored by detection and liveness checks.
+    pub timestamp_ms: u64,
 }
 
 impl FacesealFrame {
@@ -82,6 +86,27 @@ impl FacesealFrame {
         };
         Ok(FrameInput::raw(&raw, rotation))
     }
+}
+
+/// Copies `count` timed frames from a C array (the one-shot captures),
+/// refusing more than `max` before copying any.
+///
+/// # Safety
+/// As [`frames_from_c`].
+pub(crate) unsafe fn timed_frames_from_c(
+    frames: *const FacesealFrame,
+    count: usize,
+    max: usize,
+) -> FfiResult<Vec<TimedInput>> {
+    // SAFETY: forwarded from this function's contract.
+    let inputs = unsafe { frames_from_c(frames, count, max) }?;
+    // SAFETY: checked above: not NULL and `count` valid frames.
+    let frames = unsafe { std::slice::from_raw_parts(frames, count) };
+    Ok(inputs
+        .into_iter()
+        .zip(frames)
+        .map(|(input, f)| TimedInput::new(input, f.timestamp_ms))
+        .collect())
 }
 
 /// Copies `count` frames from a C array, refusing more than `max` before

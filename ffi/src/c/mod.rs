@@ -13,6 +13,7 @@
 
 mod bytes;
 mod call;
+mod capture;
 mod config;
 mod engine;
 mod frame;
@@ -22,8 +23,9 @@ mod version;
 
 pub use bytes::{FacesealBytes, faceseal_bytes_free};
 pub use call::faceseal_last_error_message;
+pub use capture::*;
 pub use config::*;
 pub use engine::*;
 pub use frame::{FacesealFrame, FacesealPixelFormat};
-pub use status::FacesealStatus;
+pub use status::{FacesealStatus, faceseal_status_name};
 pub use version::{FACESEAL_ABI_VERSION, faceseal_abi_version, faceseal_version};

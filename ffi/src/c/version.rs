@@ -5,7 +5,7 @@ use std::ffi::c_char;
 /// Bumped whenever a function signature, a struct layout or an enum value of
 /// the C ABI changes incompatibly. Compare with `faceseal_abi_version()` at
 /// start-up to catch a header built against another library.
-pub const FACESEAL_ABI_VERSION: u32 = 1;
+pub const FACESEAL_ABI_VERSION: u32 = 2;
 
 /// The crate version with a NUL, as a static C string.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

@@ -402,6 +402,9 @@ pub enum CaptureError {
     /// A subject id, challenge, expiry or burst length out of range.
     #[error("{detail}")]
     InvalidArgument { detail: String },
+    /// A protected template that is malformed or does not fit the key.
+    #[error("{detail}")]
+    InvalidTemplate { detail: String },
     /// The engine lacks the tenant key or template secret sessions need.
     #[error("{detail}")]
     NotConfigured { detail: String },
@@ -484,6 +487,7 @@ impl From<EngineError> for CaptureError {
             K::InvalidImage => Self::InvalidImage { detail },
             K::Consent => Self::Consent { detail },
             K::InvalidArgument => Self::InvalidArgument { detail },
+            K::InvalidTemplate => Self::InvalidTemplate { detail },
             K::NotConfigured => Self::NotConfigured { detail },
             K::Model => Self::Model { detail },
             _ => Self::Internal { detail },

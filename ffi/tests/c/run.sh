@@ -59,7 +59,14 @@ for variant in shared static; do
 done
 
 echo "-- examples/kiosk.c"
-lfw=$FACESEAL_DATA_DIR/lfw/images
-FACESEAL_MODEL_DIR="$FACESEAL_MODEL_DIR:$root/models" "${run[@]}" "$out/kiosk" \
-    "$lfw/Tony_Blair/Tony_Blair_0018.jpg" "$lfw/Tony_Blair/Tony_Blair_0064.jpg" \
-    "$lfw/Tony_Blair/Tony_Blair_0032.jpg"
+# A NUAA live burst (the first five frames of one recording, as the tests
+# pick them), the RFC 7748 test public key, and a fresh nonce.
+nuaa=$FACESEAL_DATA_DIR/nuaa
+mapfile -t burst < <(grep '/0003_01_00_01_' "$nuaa/clientraw_train.txt" | sort -t_ -k5 -n | head -5 |
+    sed "s|^|$nuaa/ClientRaw/|")
+nonce=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+FACESEAL_MODEL_DIR="$FACESEAL_MODEL_DIR:$root/models" "${run[@]}" "$out/kiosk" enrol acme \
+    8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a \
+    5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a 1 1024 8 standard "$nonce" \
+    visitor-0001 consent-kiosk-0001 "$out/envelope.bin" "${burst[@]}"
+[ "$(head -c 4 "$out/envelope.bin")" = FSSE ] || { echo "kiosk wrote no envelope" >&2; exit 1; }

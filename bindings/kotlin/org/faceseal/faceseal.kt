@@ -737,13 +737,13 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_faceseal_fn_method_faceengine_check_liveness(`ptr`: Long,`frame`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_faceseal_fn_method_faceengine_compare_local(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`template`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_faceseal_fn_method_faceengine_compare_local(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`level`: RustBuffer.ByValue,`template`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_faceseal_fn_method_faceengine_detect(`ptr`: Long,`frame`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_faceseal_fn_method_faceengine_enroll(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_faceseal_fn_method_faceengine_enroll(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`level`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_faceseal_fn_method_faceengine_probe(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_faceseal_fn_method_faceengine_probe(`ptr`: Long,`frames`: RustBuffer.ByValue,`subjectId`: RustBuffer.ByValue,`consentRef`: RustBuffer.ByValue,`challenge`: RustBuffer.ByValue,`level`: RustBuffer.ByValue,`cancel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_faceseal_fn_method_faceengine_start_capture(`ptr`: Long,`config`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -887,16 +887,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_faceseal_checksum_method_faceengine_check_liveness() and 0xFFFF) != 16362) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_faceseal_checksum_method_faceengine_compare_local() and 0xFFFF) != 13643) {
+    if ((lib.uniffi_faceseal_checksum_method_faceengine_compare_local() and 0xFFFF) != 57883) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_faceseal_checksum_method_faceengine_detect() and 0xFFFF) != 8621) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_faceseal_checksum_method_faceengine_enroll() and 0xFFFF) != 58360) {
+    if ((lib.uniffi_faceseal_checksum_method_faceengine_enroll() and 0xFFFF) != 44765) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_faceseal_checksum_method_faceengine_probe() and 0xFFFF) != 52275) {
+    if ((lib.uniffi_faceseal_checksum_method_faceengine_probe() and 0xFFFF) != 11048) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_faceseal_checksum_method_faceengine_start_capture() and 0xFFFF) != 45484) {
@@ -2023,9 +2023,10 @@ public interface FaceEngineInterface {
     fun `checkLiveness`(`frame`: Frame, `cancel`: CancelHandle? = null): Liveness
     
     /**
-     * Kiosk mode: compares the frames with a template from [`Self::enroll`].
+     * Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+     * `challenge` (32 bytes) seeds the `Strict` level's head movements.
      */
-    fun `compareLocal`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `template`: kotlin.ByteArray, `cancel`: CancelHandle? = null): LocalMatch
+    fun `compareLocal`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `level`: SecurityLevel, `template`: kotlin.ByteArray, `cancel`: CancelHandle? = null): LocalMatch
     
     /**
      * Every face in the frame, most confident first.
@@ -2033,15 +2034,15 @@ public interface FaceEngineInterface {
     fun `detect`(`frame`: Frame, `cancel`: CancelHandle? = null): List<FaceBox>
     
     /**
-     * Enrols a subject from one or several frames; all must be live and of
-     * good quality.
+     * Enrols a subject from a burst of timed frames (at least 2), sealed
+     * with the server's 32-byte challenge; the burst liveness layer decides.
      */
-    fun `enroll`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `cancel`: CancelHandle? = null): SealedEnrolment
+    fun `enroll`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `level`: SecurityLevel, `cancel`: CancelHandle? = null): SealedEnrolment
     
     /**
-     * A verification probe sealed with the server's 32-byte challenge.
+     * A verification probe from a burst, sealed with the server's 32-byte challenge.
      */
-    fun `probe`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle? = null): kotlin.ByteArray
+    fun `probe`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `level`: SecurityLevel, `cancel`: CancelHandle? = null): kotlin.ByteArray
     
     /**
      * Starts a capture session. Consent, subject id, keys and the
@@ -2189,18 +2190,21 @@ open class FaceEngine: Disposable, AutoCloseable, FaceEngineInterface
 
     
     /**
-     * Kiosk mode: compares the frames with a template from [`Self::enroll`].
+     * Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+     * `challenge` (32 bytes) seeds the `Strict` level's head movements.
      */
-    @Throws(FacesealException::class)override fun `compareLocal`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `template`: kotlin.ByteArray, `cancel`: CancelHandle?): LocalMatch {
+    @Throws(CaptureException::class)override fun `compareLocal`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `level`: SecurityLevel, `template`: kotlin.ByteArray, `cancel`: CancelHandle?): LocalMatch {
             return FfiConverterTypeLocalMatch.lift(
     callWithHandle {
-    uniffiRustCallWithError(FacesealException) { _status ->
+    uniffiRustCallWithError(CaptureException) { _status ->
     UniffiLib.uniffi_faceseal_fn_method_faceengine_compare_local(
         it,
         
-        FfiConverterSequenceTypeFrame.lower(`frames`),
+        FfiConverterSequenceTypeTimedFrame.lower(`frames`),
         FfiConverterString.lower(`subjectId`),
         FfiConverterString.lower(`consentRef`),
+        FfiConverterByteArray.lower(`challenge`),
+        FfiConverterTypeSecurityLevel.lower(`level`),
         FfiConverterByteArray.lower(`template`),
         FfiConverterOptionalTypeCancelHandle.lower(`cancel`),_status)
 }
@@ -2230,19 +2234,21 @@ open class FaceEngine: Disposable, AutoCloseable, FaceEngineInterface
 
     
     /**
-     * Enrols a subject from one or several frames; all must be live and of
-     * good quality.
+     * Enrols a subject from a burst of timed frames (at least 2), sealed
+     * with the server's 32-byte challenge; the burst liveness layer decides.
      */
-    @Throws(FacesealException::class)override fun `enroll`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `cancel`: CancelHandle?): SealedEnrolment {
+    @Throws(CaptureException::class)override fun `enroll`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `level`: SecurityLevel, `cancel`: CancelHandle?): SealedEnrolment {
             return FfiConverterTypeSealedEnrolment.lift(
     callWithHandle {
-    uniffiRustCallWithError(FacesealException) { _status ->
+    uniffiRustCallWithError(CaptureException) { _status ->
     UniffiLib.uniffi_faceseal_fn_method_faceengine_enroll(
         it,
         
-        FfiConverterSequenceTypeFrame.lower(`frames`),
+        FfiConverterSequenceTypeTimedFrame.lower(`frames`),
         FfiConverterString.lower(`subjectId`),
         FfiConverterString.lower(`consentRef`),
+        FfiConverterByteArray.lower(`challenge`),
+        FfiConverterTypeSecurityLevel.lower(`level`),
         FfiConverterOptionalTypeCancelHandle.lower(`cancel`),_status)
 }
     }
@@ -2252,19 +2258,20 @@ open class FaceEngine: Disposable, AutoCloseable, FaceEngineInterface
 
     
     /**
-     * A verification probe sealed with the server's 32-byte challenge.
+     * A verification probe from a burst, sealed with the server's 32-byte challenge.
      */
-    @Throws(FacesealException::class)override fun `probe`(`frames`: List<Frame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `cancel`: CancelHandle?): kotlin.ByteArray {
+    @Throws(CaptureException::class)override fun `probe`(`frames`: List<TimedFrame>, `subjectId`: kotlin.String, `consentRef`: kotlin.String, `challenge`: kotlin.ByteArray, `level`: SecurityLevel, `cancel`: CancelHandle?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
-    uniffiRustCallWithError(FacesealException) { _status ->
+    uniffiRustCallWithError(CaptureException) { _status ->
     UniffiLib.uniffi_faceseal_fn_method_faceengine_probe(
         it,
         
-        FfiConverterSequenceTypeFrame.lower(`frames`),
+        FfiConverterSequenceTypeTimedFrame.lower(`frames`),
         FfiConverterString.lower(`subjectId`),
         FfiConverterString.lower(`consentRef`),
         FfiConverterByteArray.lower(`challenge`),
+        FfiConverterTypeSecurityLevel.lower(`level`),
         FfiConverterOptionalTypeCancelHandle.lower(`cancel`),_status)
 }
     }
@@ -3004,6 +3011,48 @@ public object FfiConverterTypeSealedEnrolment: FfiConverterRustBuffer<SealedEnro
 
 
 
+/**
+ * A frame of a one-shot burst with its capture time (milliseconds of any
+ * monotonic clock, increasing along the burst).
+ */
+data class TimedFrame (
+    var `frame`: Frame
+    , 
+    var `timestampMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimedFrame: FfiConverterRustBuffer<TimedFrame> {
+    override fun read(buf: ByteBuffer): TimedFrame {
+        return TimedFrame(
+            FfiConverterTypeFrame.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimedFrame) = (
+            FfiConverterTypeFrame.allocationSize(value.`frame`) +
+            FfiConverterULong.allocationSize(value.`timestampMs`)
+    )
+
+    override fun write(value: TimedFrame, buf: ByteBuffer) {
+            FfiConverterTypeFrame.write(value.`frame`, buf)
+            FfiConverterULong.write(value.`timestampMs`, buf)
+    }
+}
+
+
+
 
 
 /**
@@ -3170,6 +3219,17 @@ sealed class CaptureException: kotlin.Exception() {
     }
     
     /**
+     * A protected template that is malformed or does not fit the key.
+     */
+    class InvalidTemplate(
+        
+        val `detail`: kotlin.String
+        ) : CaptureException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
      * The engine lacks the tenant key or template secret sessions need.
      */
     class NotConfigured(
@@ -3259,13 +3319,16 @@ public object FfiConverterTypeCaptureError : FfiConverterRustBuffer<CaptureExcep
             17 -> CaptureException.InvalidArgument(
                 FfiConverterString.read(buf),
                 )
-            18 -> CaptureException.NotConfigured(
+            18 -> CaptureException.InvalidTemplate(
                 FfiConverterString.read(buf),
                 )
-            19 -> CaptureException.Model(
+            19 -> CaptureException.NotConfigured(
                 FfiConverterString.read(buf),
                 )
-            20 -> CaptureException.Internal(
+            20 -> CaptureException.Model(
+                FfiConverterString.read(buf),
+                )
+            21 -> CaptureException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -3353,6 +3416,11 @@ public object FfiConverterTypeCaptureError : FfiConverterRustBuffer<CaptureExcep
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is CaptureException.InvalidArgument -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is CaptureException.InvalidTemplate -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`detail`)
@@ -3460,18 +3528,23 @@ public object FfiConverterTypeCaptureError : FfiConverterRustBuffer<CaptureExcep
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is CaptureException.NotConfigured -> {
+            is CaptureException.InvalidTemplate -> {
                 buf.putInt(18)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is CaptureException.Model -> {
+            is CaptureException.NotConfigured -> {
                 buf.putInt(19)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is CaptureException.Internal -> {
+            is CaptureException.Model -> {
                 buf.putInt(20)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is CaptureException.Internal -> {
+                buf.putInt(21)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
@@ -4387,24 +4460,24 @@ public object FfiConverterSequenceTypeFaceBox: FfiConverterRustBuffer<List<FaceB
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeFrame: FfiConverterRustBuffer<List<Frame>> {
-    override fun read(buf: ByteBuffer): List<Frame> {
+public object FfiConverterSequenceTypeTimedFrame: FfiConverterRustBuffer<List<TimedFrame>> {
+    override fun read(buf: ByteBuffer): List<TimedFrame> {
         val len = buf.getInt()
-        return List<Frame>(len) {
-            FfiConverterTypeFrame.read(buf)
+        return List<TimedFrame>(len) {
+            FfiConverterTypeTimedFrame.read(buf)
         }
     }
 
-    override fun allocationSize(value: List<Frame>): ULong {
+    override fun allocationSize(value: List<TimedFrame>): ULong {
         val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeFrame.allocationSize(it) }.sum()
+        val sizeForItems = value.map { FfiConverterTypeTimedFrame.allocationSize(it) }.sum()
         return sizeForLength + sizeForItems
     }
 
-    override fun write(value: List<Frame>, buf: ByteBuffer) {
+    override fun write(value: List<TimedFrame>, buf: ByteBuffer) {
         buf.putInt(value.size)
         value.iterator().forEach {
-            FfiConverterTypeFrame.write(it, buf)
+            FfiConverterTypeTimedFrame.write(it, buf)
         }
     }
 }

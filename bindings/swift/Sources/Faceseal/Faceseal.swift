@@ -975,9 +975,10 @@ public protocol FaceEngineProtocol: AnyObject, Sendable {
     func checkLiveness(frame: Frame, cancel: CancelHandle?) throws  -> Liveness
     
     /**
-     * Kiosk mode: compares the frames with a template from [`Self::enroll`].
+     * Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+     * `challenge` (32 bytes) seeds the `Strict` level's head movements.
      */
-    func compareLocal(frames: [Frame], subjectId: String, consentRef: String, template: Data, cancel: CancelHandle?) throws  -> LocalMatch
+    func compareLocal(frames: [TimedFrame], subjectId: String, consentRef: String, challenge: Data, level: SecurityLevel, template: Data, cancel: CancelHandle?) throws  -> LocalMatch
     
     /**
      * Every face in the frame, most confident first.
@@ -985,15 +986,15 @@ public protocol FaceEngineProtocol: AnyObject, Sendable {
     func detect(frame: Frame, cancel: CancelHandle?) throws  -> [FaceBox]
     
     /**
-     * Enrols a subject from one or several frames; all must be live and of
-     * good quality.
+     * Enrols a subject from a burst of timed frames (at least 2), sealed
+     * with the server's 32-byte challenge; the burst liveness layer decides.
      */
-    func enroll(frames: [Frame], subjectId: String, consentRef: String, cancel: CancelHandle?) throws  -> SealedEnrolment
+    func enroll(frames: [TimedFrame], subjectId: String, consentRef: String, challenge: Data, level: SecurityLevel, cancel: CancelHandle?) throws  -> SealedEnrolment
     
     /**
-     * A verification probe sealed with the server's 32-byte challenge.
+     * A verification probe from a burst, sealed with the server's 32-byte challenge.
      */
-    func probe(frames: [Frame], subjectId: String, consentRef: String, challenge: Data, cancel: CancelHandle?) throws  -> Data
+    func probe(frames: [TimedFrame], subjectId: String, consentRef: String, challenge: Data, level: SecurityLevel, cancel: CancelHandle?) throws  -> Data
     
     /**
      * Starts a capture session. Consent, subject id, keys and the
@@ -1085,16 +1086,19 @@ open func checkLiveness(frame: Frame, cancel: CancelHandle? = nil)throws  -> Liv
 }
     
     /**
-     * Kiosk mode: compares the frames with a template from [`Self::enroll`].
+     * Kiosk mode: compares a live burst with a template from [`Self::enroll`].
+     * `challenge` (32 bytes) seeds the `Strict` level's head movements.
      */
-open func compareLocal(frames: [Frame], subjectId: String, consentRef: String, template: Data, cancel: CancelHandle? = nil)throws  -> LocalMatch  {
-    return try  FfiConverterTypeLocalMatch_lift(try rustCallWithError(FfiConverterTypeFacesealError_lift) {
+open func compareLocal(frames: [TimedFrame], subjectId: String, consentRef: String, challenge: Data, level: SecurityLevel, template: Data, cancel: CancelHandle? = nil)throws  -> LocalMatch  {
+    return try  FfiConverterTypeLocalMatch_lift(try rustCallWithError(FfiConverterTypeCaptureError_lift) {
         uniffiCallStatus in
     uniffi_faceseal_fn_method_faceengine_compare_local(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceTypeFrame.lower(frames),
+        FfiConverterSequenceTypeTimedFrame.lower(frames),
         FfiConverterString.lower(subjectId),
         FfiConverterString.lower(consentRef),
+        FfiConverterData.lower(challenge),
+        FfiConverterTypeSecurityLevel_lower(level),
         FfiConverterData.lower(template),
         FfiConverterOptionTypeCancelHandle.lower(cancel),uniffiCallStatus
     )
@@ -1116,34 +1120,37 @@ open func detect(frame: Frame, cancel: CancelHandle? = nil)throws  -> [FaceBox] 
 }
     
     /**
-     * Enrols a subject from one or several frames; all must be live and of
-     * good quality.
+     * Enrols a subject from a burst of timed frames (at least 2), sealed
+     * with the server's 32-byte challenge; the burst liveness layer decides.
      */
-open func enroll(frames: [Frame], subjectId: String, consentRef: String, cancel: CancelHandle? = nil)throws  -> SealedEnrolment  {
-    return try  FfiConverterTypeSealedEnrolment_lift(try rustCallWithError(FfiConverterTypeFacesealError_lift) {
+open func enroll(frames: [TimedFrame], subjectId: String, consentRef: String, challenge: Data, level: SecurityLevel, cancel: CancelHandle? = nil)throws  -> SealedEnrolment  {
+    return try  FfiConverterTypeSealedEnrolment_lift(try rustCallWithError(FfiConverterTypeCaptureError_lift) {
         uniffiCallStatus in
     uniffi_faceseal_fn_method_faceengine_enroll(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceTypeFrame.lower(frames),
+        FfiConverterSequenceTypeTimedFrame.lower(frames),
         FfiConverterString.lower(subjectId),
         FfiConverterString.lower(consentRef),
+        FfiConverterData.lower(challenge),
+        FfiConverterTypeSecurityLevel_lower(level),
         FfiConverterOptionTypeCancelHandle.lower(cancel),uniffiCallStatus
     )
 })
 }
     
     /**
-     * A verification probe sealed with the server's 32-byte challenge.
+     * A verification probe from a burst, sealed with the server's 32-byte challenge.
      */
-open func probe(frames: [Frame], subjectId: String, consentRef: String, challenge: Data, cancel: CancelHandle? = nil)throws  -> Data  {
-    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeFacesealError_lift) {
+open func probe(frames: [TimedFrame], subjectId: String, consentRef: String, challenge: Data, level: SecurityLevel, cancel: CancelHandle? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeCaptureError_lift) {
         uniffiCallStatus in
     uniffi_faceseal_fn_method_faceengine_probe(
             self.uniffiCloneHandle(),
-        FfiConverterSequenceTypeFrame.lower(frames),
+        FfiConverterSequenceTypeTimedFrame.lower(frames),
         FfiConverterString.lower(subjectId),
         FfiConverterString.lower(consentRef),
         FfiConverterData.lower(challenge),
+        FfiConverterTypeSecurityLevel_lower(level),
         FfiConverterOptionTypeCancelHandle.lower(cancel),uniffiCallStatus
     )
 })
@@ -2085,6 +2092,64 @@ public func FfiConverterTypeSealedEnrolment_lower(_ value: SealedEnrolment) -> R
 
 
 /**
+ * A frame of a one-shot burst with its capture time (milliseconds of any
+ * monotonic clock, increasing along the burst).
+ */
+public struct TimedFrame: Equatable, Hashable {
+    public var frame: Frame
+    public var timestampMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(frame: Frame, timestampMs: UInt64) {
+        self.frame = frame
+        self.timestampMs = timestampMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TimedFrame: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimedFrame: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimedFrame {
+        return
+            try TimedFrame(
+                frame: FfiConverterTypeFrame.read(from: &buf), 
+                timestampMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TimedFrame, into buf: inout [UInt8]) {
+        FfiConverterTypeFrame.write(value.frame, into: &buf)
+        FfiConverterUInt64.write(value.timestampMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimedFrame_lift(_ buf: RustBuffer) throws -> TimedFrame {
+    return try FfiConverterTypeTimedFrame.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimedFrame_lower(_ value: TimedFrame) -> RustBuffer {
+    return FfiConverterTypeTimedFrame.lower(value)
+}
+
+
+/**
  * Why a session call failed (`CaptureException` in Kotlin,
  * `CaptureError` in Swift). Each case carries what the app needs to act;
  * texts never hold a subject id, a consent reference or pixel data.
@@ -2143,6 +2208,11 @@ enum CaptureError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      * A subject id, challenge, expiry or burst length out of range.
      */
     case InvalidArgument(detail: String
+    )
+    /**
+     * A protected template that is malformed or does not fit the key.
+     */
+    case InvalidTemplate(detail: String
     )
     /**
      * The engine lacks the tenant key or template secret sessions need.
@@ -2226,13 +2296,16 @@ public struct FfiConverterTypeCaptureError: FfiConverterRustBuffer {
         case 17: return .InvalidArgument(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 18: return .NotConfigured(
+        case 18: return .InvalidTemplate(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .Model(
+        case 19: return .NotConfigured(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .Internal(
+        case 20: return .Model(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 21: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -2330,18 +2403,23 @@ public struct FfiConverterTypeCaptureError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .NotConfigured(detail):
+        case let .InvalidTemplate(detail):
             writeInt(&buf, Int32(18))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Model(detail):
+        case let .NotConfigured(detail):
             writeInt(&buf, Int32(19))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Internal(detail):
+        case let .Model(detail):
             writeInt(&buf, Int32(20))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -3710,23 +3788,23 @@ fileprivate struct FfiConverterSequenceTypeFaceBox: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeFrame: FfiConverterRustBuffer {
-    typealias SwiftType = [Frame]
+fileprivate struct FfiConverterSequenceTypeTimedFrame: FfiConverterRustBuffer {
+    typealias SwiftType = [TimedFrame]
 
-    public static func write(_ value: [Frame], into buf: inout [UInt8]) {
+    public static func write(_ value: [TimedFrame], into buf: inout [UInt8]) {
         let len = Int32(value.count)
         writeInt(&buf, len)
         for item in value {
-            FfiConverterTypeFrame.write(item, into: &buf)
+            FfiConverterTypeTimedFrame.write(item, into: &buf)
         }
     }
 
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Frame] {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [TimedFrame] {
         let len: Int32 = try readInt(&buf)
-        var seq = [Frame]()
+        var seq = [TimedFrame]()
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFrame.read(from: &buf))
+            seq.append(try FfiConverterTypeTimedFrame.read(from: &buf))
         }
         return seq
     }
@@ -3841,16 +3919,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_faceseal_checksum_method_faceengine_check_liveness() != 16362) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_faceseal_checksum_method_faceengine_compare_local() != 13643) {
+    if (uniffi_faceseal_checksum_method_faceengine_compare_local() != 57883) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_faceseal_checksum_method_faceengine_detect() != 8621) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_faceseal_checksum_method_faceengine_enroll() != 58360) {
+    if (uniffi_faceseal_checksum_method_faceengine_enroll() != 44765) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_faceseal_checksum_method_faceengine_probe() != 52275) {
+    if (uniffi_faceseal_checksum_method_faceengine_probe() != 11048) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_faceseal_checksum_method_faceengine_start_capture() != 45484) {

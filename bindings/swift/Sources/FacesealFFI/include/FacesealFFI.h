@@ -286,7 +286,7 @@ RustBuffer uniffi_faceseal_fn_method_faceengine_check_liveness(uint64_t ptr, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_COMPARE_LOCAL
 #define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_COMPARE_LOCAL
-RustBuffer uniffi_faceseal_fn_method_faceengine_compare_local(uint64_t ptr, RustBuffer frames, RustBuffer subject_id, RustBuffer consent_ref, RustBuffer template, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_faceseal_fn_method_faceengine_compare_local(uint64_t ptr, RustBuffer frames, RustBuffer subject_id, RustBuffer consent_ref, RustBuffer challenge, RustBuffer level, RustBuffer template, RustBuffer cancel, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_DETECT
@@ -296,12 +296,12 @@ RustBuffer uniffi_faceseal_fn_method_faceengine_detect(uint64_t ptr, RustBuffer 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_ENROLL
 #define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_ENROLL
-RustBuffer uniffi_faceseal_fn_method_faceengine_enroll(uint64_t ptr, RustBuffer frames, RustBuffer subject_id, RustBuffer consent_ref, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_faceseal_fn_method_faceengine_enroll(uint64_t ptr, RustBuffer frames, RustBuffer subject_id, RustBuffer consent_ref, RustBuffer challenge, RustBuffer level, RustBuffer cancel, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_PROBE
 #define UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_PROBE
-RustBuffer uniffi_faceseal_fn_method_faceengine_probe(uint64_t ptr, RustBuffer frames, RustBuffer subject_id, RustBuffer consent_ref, RustBuffer challenge, RustBuffer cancel, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_faceseal_fn_method_faceengine_probe(uint64_t ptr, RustBuffer frames, RustBuffer subject_id, RustBuffer consent_ref, RustBuffer challenge, RustBuffer level, RustBuffer cancel, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_FACESEAL_FN_METHOD_FACEENGINE_START_CAPTURE
