@@ -1,7 +1,7 @@
 //! `faceseal-sync bench`: a load benchmark against a real server process.
 //!
-//! It starts `faceseal-sync serve` on a scratch SQLite database (SQLite
-//! only, so far), creates a tenant and enrols synthetic subjects
+//! It starts `faceseal-sync serve` on a scratch SQLite database (or on the
+//! empty PostgreSQL database `--database-url` names), creates a tenant and enrols synthetic subjects
 //! (random protected templates: the server cannot tell them from real ones,
 //! and the benchmark needs no model), then:
 //!
@@ -53,6 +53,10 @@ pub struct BenchArgs {
     /// Passed to the server.
     #[arg(long)]
     max_queued: Option<usize>,
+    /// PostgreSQL instead of a scratch SQLite file: an empty database the
+    /// bench may fill (its KEK check value binds it to this run's KEK).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 /// How long a closed-loop client waits after a 503 before trying again: a
@@ -108,11 +112,12 @@ impl Setup {
             .port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut cmd = Command::new(&self.exe);
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg(addr.to_string())
-            .arg("--db")
-            .arg(&self.db)
+        cmd.arg("serve").arg("--listen").arg(addr.to_string());
+        match &self.args.database_url {
+            Some(url) => cmd.arg("--database-url").arg(url),
+            None => cmd.arg("--db").arg(&self.db),
+        };
+        cmd.env_remove("FACESEAL_SYNC_DATABASE_URL")
             .env("FACESEAL_SYNC_ADMIN_TOKEN", &self.admin_token)
             .env("FACESEAL_SYNC_KEK", &self.kek)
             .stdout(Stdio::null())
@@ -448,7 +453,12 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode, AnyError> {
 async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
-        "faceseal-sync bench: {cores} cores, SQLite, client and server on this machine; {} s per phase",
+        "faceseal-sync bench: {cores} cores, {}, client and server on this machine; {} s per phase",
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         args.seconds
     );
     let mut server = setup.start().await?;
