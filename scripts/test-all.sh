@@ -44,6 +44,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== the sync service's OpenAPI document against a live server (schemathesis)"
+sync/tests/schemathesis/run.sh
 # The bindings use the library the tests built (same feature resolution).
 cargo build --workspace --all-targets --locked --quiet
 echo "== generated header and bindings are current"

@@ -145,9 +145,12 @@ impl ApiError {
 }
 
 /// A JSON error body `{"error": code, "message": text}`.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn error_response(status: StatusCode, code: &'static str, message: &str) -> Response {
     let body = serde_json::json!({ "error": code, "message": message });
     let mut response = (status, axum::Json(body)).into_response();
+    response
+        .extensions_mut()
+        .insert(crate::observe::ErrorCode(code));
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()

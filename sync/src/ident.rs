@@ -25,14 +25,19 @@ fn is_invisible_or_bidi(c: char) -> bool {
     )
 }
 
-/// The canonical (NFC) form of `raw` if it is an acceptable identifier of at
-/// most `max` bytes: not empty, no white space at its ends, no control,
-/// bidi or invisible character, and not `.` or `..` (which mean something
-/// else in a path).
-pub fn canonical(raw: &str, max: usize) -> Option<String> {
+/// The canonical (NFC) form of `raw` if it is an acceptable identifier: at
+/// most `max_chars` characters as sent (the bound a JSON Schema
+/// `maxLength` states) and at most `max_bytes` bytes of UTF-8 once
+/// canonical, not empty, no white space at its ends, no control, bidi or
+/// invisible character, and not `.` or `..` (which mean something else in
+/// a path).
+pub fn canonical(raw: &str, max_chars: usize, max_bytes: usize) -> Option<String> {
+    if raw.chars().count() > max_chars {
+        return None;
+    }
     let id: String = raw.nfc().collect();
     let acceptable = !id.is_empty()
-        && id.len() <= max
+        && id.len() <= max_bytes
         && id.trim() == id
         && id != "."
         && id != ".."
@@ -51,8 +56,8 @@ mod tests {
     fn spellings_of_one_name_become_one_id() {
         let nfd = "Zoe\u{0301}";
         let nfc = "Zo\u{00E9}";
-        assert_eq!(canonical(nfd, 64).as_deref(), Some(nfc));
-        assert_eq!(canonical(nfc, 64).as_deref(), Some(nfc));
+        assert_eq!(canonical(nfd, 64, 256).as_deref(), Some(nfc));
+        assert_eq!(canonical(nfc, 64, 256).as_deref(), Some(nfc));
     }
 
     #[test]
@@ -73,18 +78,28 @@ mod tests {
             "alice\u{E0041}",
             "a\u{0085}b",
         ] {
-            assert_eq!(canonical(bad, 64), None, "{bad:?}");
+            assert_eq!(canonical(bad, 64, 256), None, "{bad:?}");
         }
-        assert_eq!(canonical(&"x".repeat(65), 64), None);
-        assert_eq!(canonical("a.b", 64).as_deref(), Some("a.b"));
-        assert_eq!(canonical("...", 64).as_deref(), Some("..."));
+        assert_eq!(canonical(&"x".repeat(65), 64, 256), None);
+        assert_eq!(
+            canonical(&"x".repeat(64), 64, 256).map(|s| s.len()),
+            Some(64)
+        );
+        // Characters as sent, bytes once canonical.
+        assert_eq!(
+            canonical(&"\u{00E9}".repeat(64), 64, 256).map(|s| s.len()),
+            Some(128)
+        );
+        assert_eq!(canonical(&"\u{00E9}".repeat(64), 64, 100), None);
+        assert_eq!(canonical("a.b", 64, 256).as_deref(), Some("a.b"));
+        assert_eq!(canonical("...", 64, 256).as_deref(), Some("..."));
     }
 
     proptest! {
         #[test]
         fn accepted_ids_are_canonical_and_stable(s in "\\PC{0,40}") {
-            if let Some(id) = canonical(&s, 256) {
-                prop_assert_eq!(canonical(&id, 256), Some(id.clone()));
+            if let Some(id) = canonical(&s, 64, 256) {
+                prop_assert_eq!(canonical(&id, 64, 256), Some(id.clone()));
                 prop_assert!(id.len() <= 256);
             }
         }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod ident;
 pub mod keystore;
 pub mod limits;
+pub mod observe;
 pub mod random;
 pub mod sealed;
 pub mod server;

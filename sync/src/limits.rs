@@ -16,6 +16,7 @@ use axum::response::Response;
 use tokio::sync::Semaphore;
 
 use crate::error::error_response;
+use crate::observe::Metrics;
 
 /// The load limits of a server.
 #[derive(Debug, Clone, Copy)]
@@ -56,15 +57,42 @@ pub struct LoadShedder {
     slots: Semaphore,
     /// Requests admitted (running or waiting for a slot).
     admitted: AtomicUsize,
+    /// Where the queue depth and the slots in use are published.
+    metrics: Arc<Metrics>,
 }
 
 impl LoadShedder {
     pub fn new(limits: LoadLimits) -> LoadShedder {
+        LoadShedder::with_metrics(limits, Arc::new(Metrics::new()))
+    }
+
+    pub fn with_metrics(limits: LoadLimits, metrics: Arc<Metrics>) -> LoadShedder {
         LoadShedder {
             slots: Semaphore::new(limits.max_in_flight.max(1)),
             admitted: AtomicUsize::new(0),
             limits,
+            metrics,
         }
+    }
+}
+
+/// Adds `delta` to a gauge now and takes it back when dropped, however the
+/// request ends (answered, timed out, or its connection gone).
+struct Gauged<'a> {
+    metrics: &'a Metrics,
+    apply: fn(&Metrics, i64),
+}
+
+impl<'a> Gauged<'a> {
+    fn new(metrics: &'a Metrics, apply: fn(&Metrics, i64)) -> Gauged<'a> {
+        apply(metrics, 1);
+        Gauged { metrics, apply }
+    }
+}
+
+impl Drop for Gauged<'_> {
+    fn drop(&mut self) {
+        (self.apply)(self.metrics, -1);
     }
 }
 
@@ -87,6 +115,19 @@ fn busy(retry_after: u32) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     response
+}
+
+/// Whether a request starts a new verification or enrolment (a new
+/// challenge) rather than finishing one whose client already holds a
+/// challenge. New work is shed first: it may use only half of the queue, so
+/// under overload the envelopes of challenges already handed out still find
+/// room, and the work spent issuing those challenges is not wasted.
+fn starts_new_work(request: &Request) -> bool {
+    request.method() == axum::http::Method::POST
+        && request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .is_some_and(|p| p.as_str() == "/v1/challenges")
 }
 
 /// The middleware.
@@ -120,16 +161,23 @@ pub async fn shed_load(
         }
     };
     let request = Request::from_parts(parts, axum::body::Body::from(body));
-    let capacity = limits.max_in_flight + limits.max_queued;
+    let capacity = if starts_new_work(&request) {
+        limits.max_in_flight + limits.max_queued / 2
+    } else {
+        limits.max_in_flight + limits.max_queued
+    };
     if shedder.admitted.fetch_add(1, Ordering::AcqRel) >= capacity {
         shedder.admitted.fetch_sub(1, Ordering::AcqRel);
         return busy(limits.retry_after_secs);
     }
     let _admission = Admission(&shedder.admitted);
     let deadline = tokio::time::Instant::now() + limits.request_timeout;
+    let waiting = Gauged::new(&shedder.metrics, Metrics::queued);
     let Ok(Ok(_permit)) = tokio::time::timeout_at(deadline, shedder.slots.acquire()).await else {
         return busy(limits.retry_after_secs);
     };
+    drop(waiting);
+    let _running = Gauged::new(&shedder.metrics, Metrics::in_flight);
     match tokio::time::timeout_at(deadline, next.run(request)).await {
         Ok(response) => response,
         Err(_) => error_response(
@@ -206,6 +254,73 @@ mod tests {
         started.recv().await.unwrap();
         release.notify_one();
         assert_eq!(again.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn new_challenges_are_shed_before_envelopes_of_issued_ones() {
+        let limits = LoadLimits {
+            max_in_flight: 1,
+            max_queued: 2,
+            ..LoadLimits::for_this_machine()
+        };
+        let shedder = Arc::new(LoadShedder::new(limits));
+        let (started_tx, mut started) = mpsc::unbounded_channel();
+        let release = Arc::new(Notify::new());
+        let handler = {
+            let release = Arc::clone(&release);
+            move || {
+                let (started_tx, release) = (started_tx.clone(), Arc::clone(&release));
+                async move {
+                    let _ = started_tx.send(());
+                    release.notified().await;
+                    "done"
+                }
+            }
+        };
+        let router = Router::new()
+            .route("/v1/challenges", axum::routing::post(handler.clone()))
+            .route("/v1/verifications", axum::routing::post(handler))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&shedder),
+                shed_load,
+            ));
+        let post = |path: &str| {
+            Request::builder()
+                .method("POST")
+                .uri(path)
+                .body(Body::empty())
+                .unwrap()
+        };
+        // One challenge runs, one waits: the half of the queue new work may use.
+        let running = tokio::spawn(router.clone().oneshot(post("/v1/challenges")));
+        started.recv().await.unwrap();
+        let waiting = tokio::spawn(router.clone().oneshot(post("/v1/challenges")));
+        while shedder.admitted.load(Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+        let shed = router
+            .clone()
+            .oneshot(post("/v1/challenges"))
+            .await
+            .unwrap();
+        assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // A verification still finds room.
+        let verification = tokio::spawn(router.clone().oneshot(post("/v1/verifications")));
+        while shedder.admitted.load(Ordering::Acquire) < 3 {
+            tokio::task::yield_now().await;
+        }
+        // Each release lets the next admitted request start.
+        for _ in 0..2 {
+            release.notify_one();
+            started.recv().await.unwrap();
+        }
+        release.notify_one();
+        assert_eq!(running.await.unwrap().unwrap().status(), StatusCode::OK);
+        assert_eq!(waiting.await.unwrap().unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            verification.await.unwrap().unwrap().status(),
+            StatusCode::OK
+        );
     }
 
     #[tokio::test]

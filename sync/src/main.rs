@@ -20,6 +20,7 @@ use faceseal_sync::service::{
     KekCheck, NewTenant, Service, ServiceConfig, admin_token_hash, database_has_keys,
 };
 use faceseal_sync::setup::{self, AdminTokenSource, DbLocation};
+use faceseal_sync::throttle::ThrottleLimits;
 
 #[derive(Parser)]
 #[command(name = "faceseal-sync", version, about = "The faceseal sync service")]
@@ -67,6 +68,13 @@ enum Command {
         /// How long a challenge stays usable, in seconds.
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
         challenge_ttl_secs: u64,
+        /// Failed authentications one credential may have per minute.
+        #[arg(long, default_value_t = ThrottleLimits::default().per_credential, value_parser = clap::value_parser!(u32).range(1..))]
+        auth_failures_per_credential: u32,
+        /// Failed authentications one client address may have per minute
+        /// (behind a proxy, every client has the proxy's address).
+        #[arg(long, default_value_t = ThrottleLimits::default().per_address, value_parser = clap::value_parser!(u32).range(1..))]
+        auth_failures_per_address: u32,
     },
     /// Manage tenants directly on the database.
     Tenant {
@@ -219,6 +227,19 @@ async fn open(
     Ok((service, location))
 }
 
+/// The access log (one event per request, see `faceseal_sync::observe`) on
+/// standard error; `FACESEAL_SYNC_LOG` filters it like `RUST_LOG` (default
+/// `info`; `faceseal_sync::access=off` silences the access log).
+fn init_access_log() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FACESEAL_SYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
     match cli.command {
         Command::Serve {
@@ -228,11 +249,14 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
             max_in_flight,
             max_queued,
             challenge_ttl_secs,
+            auth_failures_per_credential,
+            auth_failures_per_address,
         } => {
             let config = ServiceConfig {
                 challenge_ttl: challenge_ttl_secs,
                 ..ServiceConfig::default()
             };
+            init_access_log();
             let (service, location) = open(&storage, true, config).await?;
             let (token, source) = setup::load_admin_token(
                 &location,
@@ -252,7 +276,12 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
             let mut limits = LoadLimits::for_this_machine();
             limits.max_in_flight = max_in_flight.unwrap_or(limits.max_in_flight);
             limits.max_queued = max_queued.unwrap_or(limits.max_queued);
-            let state = AppState::new(service, Some(admin_token_hash(&token)));
+            let throttle = ThrottleLimits {
+                per_credential: auth_failures_per_credential,
+                per_address: auth_failures_per_address,
+                ..ThrottleLimits::default()
+            };
+            let state = AppState::with_throttle(service, Some(admin_token_hash(&token)), throttle);
             drop(token);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -15,6 +15,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
 use crate::limits::{LoadLimits, LoadShedder};
+use crate::observe::Metrics;
 use crate::service::Service;
 use crate::throttle::{AuthThrottle, ThrottleLimits};
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub admin_token_hash: Option<[u8; 32]>,
     /// Failed authentications per credential and per client address.
     pub throttle: Arc<AuthThrottle>,
+    /// Request counts, latencies, shedding, queue depth (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             service,
             admin_token_hash,
             throttle: Arc::new(AuthThrottle::new(limits)),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -55,7 +59,12 @@ impl AppState {
 /// The whole API with its limits: body size, request deadline, bounded
 /// concurrency with a short queue, and immediate 503 when saturated.
 pub fn router(state: AppState, limits: LoadLimits) -> Router {
-    let shedder = Arc::new(LoadShedder::new(limits));
+    let shedder = Arc::new(LoadShedder::with_metrics(
+        limits,
+        Arc::clone(&state.metrics),
+    ));
+    // Outside the shedder: a saturated service is when its metrics matter.
+    let metrics = Router::new().route("/metrics", get(metrics));
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/openapi.json", get(openapi))
@@ -119,13 +128,28 @@ pub fn router(state: AppState, limits: LoadLimits) -> Router {
             shedder,
             crate::limits::shed_load,
         ))
-        // Outermost: a throttled credential or address is refused before
-        // its body is read or it takes a slot.
+        .merge(metrics)
+        // A throttled credential or address is refused before its body is
+        // read or it takes a slot.
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.throttle),
             refuse_throttled,
         ))
+        // Outermost: every answer is logged and counted, refusals included.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            crate::observe::observe,
+        ))
         .with_state(state)
+}
+
+/// `GET /metrics`, for the admin token: Prometheus scrapes it with
+/// `authorization: {credentials_file: …}`.
+async fn metrics(
+    _: auth::Admin,
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    crate::observe::exposition(&state.metrics)
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -26,7 +26,7 @@ pub struct ChallengeRequest {
     /// The subject the capture is for. With it, the answer carries a
     /// capture token for the device, and only an envelope for this subject
     /// answers the challenge.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::present")]
     pub subject_id: Option<String>,
     /// Enrolment only: the enrolment replaces the subject's template.
     #[serde(default)]

@@ -113,6 +113,41 @@ impl Actor {
 
 /// The canonical form of an identifier chosen by a client, or `BadRequest`
 /// with `what` (see [`crate::ident`]).
-fn identifier(id: &str, max: usize, what: &'static str) -> Result<String, crate::error::ApiError> {
-    crate::ident::canonical(id, max).ok_or(crate::error::ApiError::BadRequest(what))
+fn identifier(
+    id: &str,
+    max_chars: usize,
+    max_bytes: usize,
+    what: &'static str,
+) -> Result<String, crate::error::ApiError> {
+    crate::ident::canonical(id, max_chars, max_bytes)
+        .ok_or(crate::error::ApiError::BadRequest(what))
+}
+
+/// A field that may be omitted but, when present, holds a value: `null` is
+/// a client bug (for `expires_at` it would read as "never"), refused like
+/// any other wrong type (`422`).
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// An optional integer as JSON Schema reads `integer`: any number with no
+/// fractional part (`900` or `900.0`) within 64 bits, a fractional one only
+/// where it is exact (below 2^53); `null` is refused.
+pub(crate) fn whole_number<'de, D>(d: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize as _;
+    use serde::de::Error;
+    match serde_json::Number::deserialize(d)? {
+        n if n.is_i64() => Ok(n.as_i64()),
+        n => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Ok(Some(f as i64)),
+            _ => Err(D::Error::custom("not a 64-bit integer")),
+        },
+    }
 }

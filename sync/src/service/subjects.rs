@@ -10,7 +10,12 @@ use crate::db::{Stmt, Value};
 use crate::error::ApiError;
 use crate::random;
 
-const MAX_TEXT_VERSION: usize = 64;
+/// The last second of the year 9999: the latest consent time accepted.
+const MAX_TIME: i64 = 253_402_300_799;
+
+/// Characters of a consent text version as sent, and bytes once canonical.
+const MAX_TEXT_VERSION_CHARS: usize = 64;
+const MAX_TEXT_VERSION_BYTES: usize = 256;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SubjectView {
@@ -29,17 +34,11 @@ pub struct ConsentRequest {
     /// The version of the consent text the subject agreed to.
     pub text_version: String,
     /// When consent was given (seconds since the epoch); defaults to now.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub granted_at: Option<i64>,
     /// When it lapses, if ever (omit it for never; `null` is refused).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub expires_at: Option<i64>,
-}
-
-/// A field that may be omitted but, when present, is a number: `null` is a
-/// client bug, not "never".
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    i64::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,12 +93,17 @@ fn parse_purpose(s: &str) -> Result<Purpose, ApiError> {
     }
 }
 
-/// A subject id as stored: canonical, 1 to 256 bytes.
+/// Characters a subject id may have as sent (the OpenAPI `maxLength`); its
+/// canonical form must also fit the envelope's [`MAX_SUBJECT_ID_LEN`] bytes.
+pub const MAX_SUBJECT_ID_CHARS: usize = 64;
+
+/// A subject id as stored: canonical, 1 to 64 characters, at most 256 bytes.
 pub(crate) fn subject_id(raw: &str) -> Result<String, ApiError> {
     identifier(
         raw,
+        MAX_SUBJECT_ID_CHARS,
         MAX_SUBJECT_ID_LEN,
-        "subject_id: 1 to 256 bytes, no control, bidi or invisible characters, not . or ..",
+        "subject_id: 1 to 64 characters (256 bytes), no control, bidi or invisible characters, not . or ..",
     )
 }
 
@@ -217,11 +221,21 @@ impl Service {
         let purpose = parse_purpose(&request.purpose)?;
         let text_version = identifier(
             &request.text_version,
-            MAX_TEXT_VERSION,
-            "text_version: 1 to 64 bytes, no control, bidi or invisible characters",
+            MAX_TEXT_VERSION_CHARS,
+            MAX_TEXT_VERSION_BYTES,
+            "text_version: 1 to 64 characters, no control, bidi or invisible characters",
         )?;
         let at = now();
         let granted_at = request.granted_at.unwrap_or(at);
+        if [Some(granted_at), request.expires_at]
+            .into_iter()
+            .flatten()
+            .any(|t| !(0..=MAX_TIME).contains(&t))
+        {
+            return Err(ApiError::BadRequest(
+                "granted_at and expires_at: seconds since the epoch, 0 to 253402300799",
+            ));
+        }
         if granted_at > at + self.config.max_clock_skew as i64 {
             return Err(ApiError::BadRequest("granted_at lies in the future"));
         }

@@ -38,16 +38,23 @@ pub struct NewTenant {
     pub tenant_id: String,
     /// The liveness level envelopes must be bound to: `basic`, `standard`
     /// (default) or `strict`.
+    #[serde(default, deserialize_with = "super::present")]
     pub liveness_level: Option<String>,
+    #[serde(default, deserialize_with = "super::present")]
     pub liveness_threshold: Option<f64>,
+    #[serde(default, deserialize_with = "super::present")]
     pub quality_threshold: Option<f64>,
+    #[serde(default, deserialize_with = "super::present")]
     pub match_threshold: Option<f64>,
     /// Failed verifications a subject may have in a window (default 5).
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub attempt_limit: Option<i64>,
     /// That window, in seconds (default 900).
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub attempt_window_secs: Option<i64>,
     /// How long a subject that used up its attempts stays locked, in
     /// seconds (default 900).
+    #[serde(default, deserialize_with = "super::whole_number")]
     pub lockout_secs: Option<i64>,
 }
 
@@ -180,7 +187,7 @@ impl Service {
     /// API key.
     pub async fn create_tenant(&self, new: NewTenant) -> Result<CreatedTenant, ApiError> {
         const WHAT: &str = "tenant_id: 1 to 64 of A-Z a-z 0-9 - _ ., not . or ..";
-        let tenant_id = identifier(&new.tenant_id, MAX_TENANT_ID, WHAT)?;
+        let tenant_id = identifier(&new.tenant_id, MAX_TENANT_ID, MAX_TENANT_ID, WHAT)?;
         if !tenant_id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
