@@ -79,21 +79,49 @@ pub struct GlobalArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Faces with boxes, landmarks, scores and quality.
+    #[command(after_help = "\
+Needs only the bundled detector (models/). Quality: a score from 0 (a
+measure at its limit) to 1, the measure that sets it, and advice for
+every failed check. Exit: 0 every picture read, 2 a picture could not be
+read (its error on stderr, or in the JSON report).
+
+Example:
+  faceseal detect photo.jpg
+  faceseal --json --det-size 640 detect group.jpg")]
     Detect {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
     /// Live probability and decision per face.
+    #[command(after_help = "\
+One picture, texture models alone (threshold 0.5 by default): the burst
+decision a capture session makes is stronger; see `faceseal eval nuaa
+--burst`. Exit: 0 every picture read, 2 a picture could not be read.
+
+Example:
+  FACESEAL_MODEL_DIR=/path/to/liveness-models faceseal liveness photo.jpg")]
     Liveness {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
     /// Distance between the main faces of two pictures, liveness of both, decision.
+    #[command(after_help = "\
+The descriptor distance is compared with 0.6 (LFW's equal-error point).
+
+Example:
+  faceseal compare --json a.jpg b.jpg")]
     Compare { image_a: PathBuf, image_b: PathBuf },
     /// Accuracy on public data sets.
     #[command(subcommand)]
     Eval(eval::EvalCommand),
     /// Per-stage latency on one thread, and peak memory.
+    #[command(after_help = "\
+Build with --release for figures worth quoting; compare only with a
+reference run on the same machine in the same session.
+
+Example:
+  faceseal bench --images frames/ --limit 200
+  faceseal bench --images frames/ --limit 150 --session 5")]
     Bench(bench::BenchArgs),
     /// Enrol a subject from a burst of frames against a server.
     #[command(after_help = "\

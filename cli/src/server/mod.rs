@@ -64,6 +64,11 @@ pub struct CaptureArgs {
 #[derive(Subcommand)]
 pub enum SubjectCommand {
     /// Create a subject; prints its id.
+    #[command(after_help = "\
+Exit: 0 created, 3 refused by the server (the subject exists, a bad key) or unreachable.
+
+Example:
+  faceseal subject create --server http://127.0.0.1:8080 --api-key fsk_... alice")]
     Create {
         #[command(flatten)]
         server: ServerArgs,
@@ -76,6 +81,11 @@ pub enum SubjectCommand {
 #[derive(Subcommand)]
 pub enum ConsentCommand {
     /// Record a subject's consent; prints the consent reference alone.
+    #[command(after_help = "\
+Exit: 0 recorded, 3 refused by the server (unknown subject, a bad key) or unreachable.
+
+Example:
+  ref=$(faceseal consent grant --server http://127.0.0.1:8080 --subject alice --purpose enrol)")]
     Grant {
         #[command(flatten)]
         server: ServerArgs,
