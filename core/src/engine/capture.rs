@@ -421,16 +421,7 @@ impl CaptureSession {
     /// from the best frames and seals it with the session's challenge. The
     /// session is over after a decision, live or not.
     pub fn finish(&self, options: &RequestOptions) -> Result<CaptureOutcome, CaptureError> {
-        let done = self.finish_with(options, true)?;
-        let sealed = done
-            .sealed
-            .ok_or(CaptureError::Engine(EngineError::Internal))?;
-        Ok(CaptureOutcome {
-            sealed,
-            template: done.template,
-            decision: done.decision,
-            quality_score: done.quality_score,
-        })
+        self.finish_with(options, true)?.into_outcome()
     }
 
     /// The burst decision and the protected template, sealed when `sealing`.
@@ -490,6 +481,21 @@ pub(super) struct Decided {
     pub(super) template: ProtectedTemplate,
     pub(super) decision: BurstDecision,
     pub(super) quality_score: f32,
+}
+
+impl Decided {
+    /// The outcome of a sealed finish (`finish_with(_, true)` always seals).
+    pub(super) fn into_outcome(self) -> Result<CaptureOutcome, CaptureError> {
+        let sealed = self
+            .sealed
+            .ok_or(CaptureError::Engine(EngineError::Internal))?;
+        Ok(CaptureOutcome {
+            sealed,
+            template: self.template,
+            decision: self.decision,
+            quality_score: self.quality_score,
+        })
+    }
 }
 
 /// Marks the session over and drops what it kept (the chips and thumbnails

@@ -109,7 +109,7 @@ impl Engine {
         options: &RequestOptions,
     ) -> Result<Enrolment, CaptureError> {
         let done = self.one_shot(Purpose::Enrol, frames, terms, options, true)?;
-        sealed(done)
+        done.into_outcome()
     }
 
     /// A verification probe for the tenant's server: the burst's protected
@@ -121,7 +121,7 @@ impl Engine {
         options: &RequestOptions,
     ) -> Result<CaptureOutcome, CaptureError> {
         let done = self.one_shot(Purpose::Verify, frames, terms, options, true)?;
-        sealed(done)
+        done.into_outcome()
     }
 
     /// Kiosk mode: compares a live burst with a protected template the
@@ -209,17 +209,5 @@ fn remaining(options: &RequestOptions, deadline: Instant) -> Result<RequestOptio
     Ok(RequestOptions {
         timeout: Some(left),
         cancel: options.cancel.clone(),
-    })
-}
-
-fn sealed(done: Decided) -> Result<CaptureOutcome, CaptureError> {
-    let sealed = done
-        .sealed
-        .ok_or(CaptureError::Engine(EngineError::Internal))?;
-    Ok(CaptureOutcome {
-        sealed,
-        template: done.template,
-        decision: done.decision,
-        quality_score: done.quality_score,
     })
 }
