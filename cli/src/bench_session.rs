@@ -9,18 +9,13 @@
 //! `finish`. A burst the liveness layer refuses is timed too (it ends at the
 //! decision) and counted apart.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faceseal_core::RgbFrame;
-use faceseal_core::engine::{
-    CaptureError, CaptureSessionConfig, Engine, EngineConfig, FrameInput, RequestOptions,
-    TemplateConfig,
-};
+use faceseal_core::engine::{CaptureError, CaptureSessionConfig, FrameInput, RequestOptions};
 use faceseal_core::input::{RawFrame, RawPixelFormat, Rotation};
 use faceseal_core::metrics::median_p90;
-use faceseal_core::seal::{self, ChallengeNonce, Purpose, TenantSecretKey};
-use faceseal_core::template::{IomParams, TemplateSecret};
+use faceseal_core::seal::{self, ChallengeNonce, Purpose};
 use serde::Serialize;
 
 use crate::GlobalArgs;
@@ -59,25 +54,6 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-/// The engine a device would run, keyed for a throwaway tenant.
-fn engine(args: &GlobalArgs) -> CliResult<Arc<Engine>> {
-    let tenant = TenantSecretKey::generate(&mut seal::os_rng());
-    let secret = TemplateSecret::generate(&mut seal::os_rng());
-    let mut config = EngineConfig::new(context::locator(args))
-        .with_tenant("bench".to_owned(), tenant.public_key().clone())
-        .with_template(TemplateConfig {
-            secret,
-            key_version: 1,
-            params: IomParams::DEFAULT,
-        })
-        .with_queue(1, 4)
-        .with_default_deadline(Duration::from_secs(60));
-    config.analyzer = context::config(args);
-    Ok(Arc::new(
-        Engine::new(config).map_err(|e| message(e.to_string()))?,
-    ))
-}
-
 fn raw(frame: &RgbFrame) -> FrameInput {
     FrameInput::raw(
         &RawFrame {
@@ -97,7 +73,7 @@ pub fn run(args: &GlobalArgs, frames: &[RgbFrame], n: usize, rounds: usize) -> C
             "--session {n} needs at least 2 frames per burst and {n} pictures"
         )));
     }
-    let engine = engine(args)?;
+    let engine = context::throwaway_engine(args, 1, Duration::from_secs(60))?;
     let options = RequestOptions::default();
     let (mut push, mut finish, mut latency) = (Vec::new(), Vec::new(), Vec::new());
     let mut refused = 0;

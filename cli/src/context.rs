@@ -85,3 +85,31 @@ pub fn load_image(path: &Path) -> CliResult<RgbFrame> {
         source,
     })
 }
+
+/// An engine keyed for a throwaway tenant (a fresh sealing key and template
+/// secret, default template parameters), for measuring the SDK's own path:
+/// `workers` workers, a queue twice as deep, `deadline` per request.
+pub fn throwaway_engine(
+    args: &GlobalArgs,
+    workers: usize,
+    deadline: std::time::Duration,
+) -> CliResult<std::sync::Arc<faceseal_core::engine::Engine>> {
+    use faceseal_core::engine::{Engine, EngineConfig, TemplateConfig};
+    use faceseal_core::seal::{self, TenantSecretKey};
+    use faceseal_core::template::{IomParams, TemplateSecret};
+    let tenant = TenantSecretKey::generate(&mut seal::os_rng());
+    let workers = workers.max(1);
+    let mut config = EngineConfig::new(locator(args))
+        .with_tenant("throwaway".to_owned(), tenant.public_key().clone())
+        .with_template(TemplateConfig {
+            secret: TemplateSecret::generate(&mut seal::os_rng()),
+            key_version: 1,
+            params: IomParams::DEFAULT,
+        })
+        .with_queue(workers, 2 * workers)
+        .with_default_deadline(deadline);
+    config.analyzer = self::config(args);
+    Ok(std::sync::Arc::new(
+        Engine::new(config).map_err(|e| message(e.to_string()))?,
+    ))
+}

@@ -11,12 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use faceseal_core::engine::{
-    CaptureError, CaptureSessionConfig, Engine, EngineConfig, FrameInput, RequestOptions,
-    TemplateConfig,
+    CaptureError, CaptureSessionConfig, Engine, FrameInput, RequestOptions,
 };
 use faceseal_core::liveness::{BurstDecision, SecurityLevel};
-use faceseal_core::seal::{self, ChallengeNonce, Purpose, TenantSecretKey};
-use faceseal_core::template::{IomParams, TemplateSecret};
+use faceseal_core::seal::{self, ChallengeNonce, Purpose};
 use serde::Serialize;
 
 use super::burst::{MS_PER_FRAME_NUMBER, Sample};
@@ -48,23 +46,6 @@ enum Ended {
         decision: Box<BurstDecision>,
     },
     NoUsableFace,
-}
-
-fn engine(args: &GlobalArgs, workers: usize) -> CliResult<Arc<Engine>> {
-    let tenant = TenantSecretKey::generate(&mut seal::os_rng());
-    let mut config = EngineConfig::new(context::locator(args))
-        .with_tenant("eval".to_owned(), tenant.public_key().clone())
-        .with_template(TemplateConfig {
-            secret: TemplateSecret::generate(&mut seal::os_rng()),
-            key_version: 1,
-            params: IomParams::DEFAULT,
-        })
-        .with_queue(workers.max(1), 2 * workers.max(1))
-        .with_default_deadline(SESSION_EXPIRY);
-    config.analyzer = context::config(args);
-    Ok(Arc::new(
-        Engine::new(config).map_err(|e| message(e.to_string()))?,
-    ))
 }
 
 fn through_session(
@@ -118,7 +99,7 @@ pub fn run(
     level: SecurityLevel,
     threads: usize,
 ) -> CliResult<SessionCheck> {
-    let engine = engine(args, threads)?;
+    let engine = context::throwaway_engine(args, threads, SESSION_EXPIRY)?;
     let progress = Progress::new("capture sessions", groups.len() as u64);
     let ended = parallel_map(groups, threads, &progress, |g| {
         let frames: Vec<&Sample> = g.iter().map(|&i| &samples[i]).collect();
