@@ -36,6 +36,11 @@ pub struct BenchArgs {
     /// sealed envelope.
     #[arg(long, value_name = "N", conflicts_with = "burst")]
     session: Option<usize>,
+    /// With --session: the engine's worker counts to compare, each burst
+    /// run on every one in turn (for example 1,2).
+    #[arg(long, value_delimiter = ',', default_value = "1", requires = "session",
+          value_parser = clap::value_parser!(u64).range(1..=16))]
+    workers: Vec<u64>,
 }
 
 const STAGES: [&str; 6] = ["decode", "detect", "align", "liveness", "embed", "total"];
@@ -89,7 +94,8 @@ pub fn run(args: &GlobalArgs, bench: &BenchArgs) -> CliResult<()> {
             .filter_map(|b| decode_image(b, &limits).ok())
             .collect();
         drop(analyzer);
-        return crate::bench_session::run(args, &frames, n, bench.rounds);
+        let workers: Vec<usize> = bench.workers.iter().map(|&w| w as usize).collect();
+        return crate::bench_session::run(args, &frames, n, bench.rounds, &workers);
     }
     if let Some(n) = bench.burst {
         let frames: Vec<_> = files

@@ -121,7 +121,7 @@ reference run on the same machine in the same session.
 
 Example:
   faceseal bench --images frames/ --limit 200
-  faceseal bench --images frames/ --limit 150 --session 5")]
+  faceseal bench --images frames/ --limit 150 --session 5 --workers 1,2")]
     Bench(bench::BenchArgs),
     /// Enrol a subject from a burst of frames against a server.
     #[command(after_help = "\

@@ -190,6 +190,13 @@ impl FaceAnalyzer {
         })
     }
 
+    /// The embedding of one view of a chip, never mirrored: the engine runs
+    /// a chip and its mirror as two jobs and averages them as
+    /// [`Self::embed_chip`] does.
+    pub(crate) fn embed_view(&self, chip: &AlignedFace) -> Result<Embedding, PipelineError> {
+        Ok(self.embedder.embed(chip)?)
+    }
+
     /// The strict path for enrolment and verification: exactly one face, good
     /// quality, live; only then is the face embedded. Liveness is decided
     /// before any embedding exists, so an attack never reaches recognition.

@@ -461,11 +461,17 @@ impl CaptureSession {
             level: self.config.level,
         };
         wipe(&mut state);
-        let (sealed, template, quality_score) =
-            self.engine.submit(options, move |shared, control| {
-                control.check()?;
-                protect_and_seal(shared, &chips, &request, sealing)
-            })?;
+        let quality_score = chips
+            .iter()
+            .map(|c| c.quality)
+            .fold(f32::INFINITY, f32::min);
+        let fused = self
+            .engine
+            .embed_chips(options, chips.into_iter().map(|c| c.chip).collect())?;
+        let (sealed, template) = self.engine.submit(options, move |shared, control| {
+            control.check()?;
+            protect_and_seal(shared, fused, quality_score, &request, sealing)
+        })?;
         Ok(Decided {
             sealed,
             template,
@@ -595,21 +601,15 @@ struct SealRequest {
 
 fn protect_and_seal(
     shared: &super::Shared,
-    chips: &[Candidate],
+    fused: Embedding,
+    quality_score: f32,
     request: &SealRequest,
     sealing: bool,
-) -> Result<(Option<SealedTemplate>, ProtectedTemplate, f32), EngineError> {
+) -> Result<(Option<SealedTemplate>, ProtectedTemplate), EngineError> {
     let template_config = shared
         .template
         .as_ref()
         .ok_or(EngineError::NotConfigured("template secret"))?;
-    let embeddings = chips
-        .iter()
-        .map(|c| shared.analyzer.embed_chip(&c.chip))
-        .collect::<Result<Vec<Embedding>, _>>()?;
-    let refs: Vec<&Embedding> = embeddings.iter().collect();
-    let fused = Embedding::fuse(&refs).ok_or(TemplateError::DegenerateEmbedding)?;
-    drop(embeddings);
     let key = TemplateKey::derive(
         &template_config.secret,
         &request.subject_id,
@@ -617,12 +617,8 @@ fn protect_and_seal(
         template_config.params,
     )?;
     let template = key.protect(fused)?;
-    let quality_score = chips
-        .iter()
-        .map(|c| c.quality)
-        .fold(f32::INFINITY, f32::min);
     if !sealing {
-        return Ok((None, template, quality_score));
+        return Ok((None, template));
     }
     let tenant = shared
         .tenant
@@ -643,5 +639,5 @@ fn protect_and_seal(
         liveness_level: request.level,
     };
     let sealed = seal::seal(&template, &tenant.public_key, &context, &mut seal::os_rng())?;
-    Ok((Some(sealed), template, quality_score))
+    Ok((Some(sealed), template))
 }

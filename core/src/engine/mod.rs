@@ -71,8 +71,10 @@ pub use request::{FrameInput, RawInput, RequestOptions};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::align::AlignedFace;
 use crate::analyzer::{FaceAnalyzer, PipelineError};
 use crate::detect::{DetectedFace, largest_face};
+use crate::embedding::Embedding;
 use crate::enrolment::CaptureOptions;
 use crate::frame::RgbFrame;
 use crate::input::InputLimits;
@@ -196,6 +198,53 @@ impl Engine {
             .tenant
             .as_ref()
             .ok_or(EngineError::NotConfigured("tenant public key"))
+    }
+
+    /// The fused embedding of a live burst's best chips. Each chip, and its
+    /// mirror when the analyzer embeds mirrors, is a job of its own, run on
+    /// as many workers as are free at once: with two workers a burst's
+    /// embeddings take about half the time they take on one. The values are
+    /// those of [`FaceAnalyzer::embed_chip`] chip by chip, then
+    /// [`Embedding::fuse`], whatever the number of workers.
+    fn embed_chips(
+        &self,
+        options: &RequestOptions,
+        chips: Vec<AlignedFace>,
+    ) -> Result<Embedding, EngineError> {
+        let mirror = self.shared.analyzer.config().mirror_embedding;
+        let mut views = Vec::with_capacity(chips.len() * 2);
+        for chip in chips {
+            let mirrored = mirror.then(|| chip.mirrored());
+            views.push(chip);
+            views.extend(mirrored);
+        }
+        let deadline = options.deadline(self.default_deadline);
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let jobs = views
+            .into_iter()
+            .map(|view| {
+                let shared = Arc::clone(&self.shared);
+                move |control: &JobControl| {
+                    control.check()?;
+                    Ok(shared.analyzer.embed_view(&view))
+                }
+            })
+            .collect();
+        let embedded = self
+            .queue
+            .run_split(deadline, &cancel, jobs)?
+            .into_iter()
+            .collect::<Result<Vec<Embedding>, PipelineError>>()?;
+        let per_chip: Vec<Embedding> = if mirror {
+            embedded
+                .chunks_exact(2)
+                .map(|pair| Embedding::mean(&pair[0], &pair[1]))
+                .collect()
+        } else {
+            embedded
+        };
+        let refs: Vec<&Embedding> = per_chip.iter().collect();
+        Ok(Embedding::fuse(&refs).ok_or(crate::template::TemplateError::DegenerateEmbedding)?)
     }
 
     /// Runs `work` on a worker within the request's deadline.

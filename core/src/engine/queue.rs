@@ -237,6 +237,111 @@ impl WorkQueue {
         if cancel.is_cancelled() {
             return Err(QueueError::Cancelled);
         }
+        let (entry, slot, id) = self.entry(deadline, cancel, job);
+        {
+            let mut state = lock(&self.shared.state);
+            if state.shutting_down {
+                return Err(QueueError::ShuttingDown);
+            }
+            if state.queue.len() >= self.shared.depth {
+                return Err(QueueError::Busy);
+            }
+            state.queue.push_back(entry);
+        }
+        self.shared.work.notify_one();
+        self.wait(&slot, id, give_up_at(submitted, deadline), cancel)
+    }
+
+    /// Runs independent `jobs` of one request on as many workers as can take
+    /// them at once, and waits for every result (in the order of `jobs`), at
+    /// most until `deadline`. The jobs are dealt into at most one queue place
+    /// per worker, fewer when the queue has less room (at worst one place
+    /// running them one after another), so a request never holds more
+    /// workers than the queue has and never more places than are free:
+    /// [`QueueError::Busy`] only when no place is. The first failure is the
+    /// result; the request's other places are then withdrawn or abandoned.
+    pub fn run_split<T, F>(
+        &self,
+        deadline: Instant,
+        cancel: &CancelToken,
+        jobs: Vec<F>,
+    ) -> Result<Vec<T>, QueueError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&JobControl) -> Result<T, QueueError> + Send + 'static,
+    {
+        let submitted = Instant::now();
+        if cancel.is_cancelled() {
+            return Err(QueueError::Cancelled);
+        }
+        let count = jobs.len();
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut placed = Vec::new();
+        {
+            let mut state = lock(&self.shared.state);
+            if state.shutting_down {
+                return Err(QueueError::ShuttingDown);
+            }
+            let room = self.shared.depth.saturating_sub(state.queue.len());
+            let places = count.min(self.workers.len()).min(room);
+            if places == 0 {
+                return Err(QueueError::Busy);
+            }
+            let mut hands: Vec<Vec<(usize, F)>> = (0..places).map(|_| Vec::new()).collect();
+            for (index, job) in jobs.into_iter().enumerate() {
+                hands[index % places].push((index, job));
+            }
+            for hand in hands {
+                let (entry, slot, id) = self.entry(deadline, cancel, move |control| {
+                    let mut done = Vec::with_capacity(hand.len());
+                    for (index, job) in hand {
+                        control.check()?;
+                        done.push((index, job(control)?));
+                    }
+                    Ok(done)
+                });
+                state.queue.push_back(entry);
+                placed.push((slot, id));
+            }
+        }
+        self.shared.work.notify_all();
+        let until = give_up_at(submitted, deadline);
+        let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
+        for (waited, (slot, id)) in placed.iter().enumerate() {
+            match self.wait(slot, *id, until, cancel) {
+                Ok(done) => {
+                    for (index, value) in done {
+                        results[index] = Some(value);
+                    }
+                }
+                Err(error) => {
+                    for (slot, id) in &placed[waited + 1..] {
+                        *lock(&slot.state) = SlotState::Abandoned;
+                        self.withdraw(*id);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.ok_or(QueueError::Panicked))
+            .collect()
+    }
+
+    /// A queue entry for `job`, the slot its result lands in, and its id.
+    fn entry<T, F>(
+        &self,
+        deadline: Instant,
+        cancel: &CancelToken,
+        job: F,
+    ) -> (Entry, Arc<Slot<T>>, u64)
+    where
+        T: Send + 'static,
+        F: FnOnce(&JobControl) -> Result<T, QueueError> + Send + 'static,
+    {
         let slot = Arc::new(Slot {
             state: Mutex::new(SlotState::Waiting),
             ready: Condvar::new(),
@@ -257,18 +362,7 @@ impl WorkQueue {
             }),
             refuse: Box::new(move |error| refuse_slot.complete(Err(error))),
         };
-        {
-            let mut state = lock(&self.shared.state);
-            if state.shutting_down {
-                return Err(QueueError::ShuttingDown);
-            }
-            if state.queue.len() >= self.shared.depth {
-                return Err(QueueError::Busy);
-            }
-            state.queue.push_back(entry);
-        }
-        self.shared.work.notify_one();
-        self.wait(&slot, id, give_up_at(submitted, deadline), cancel)
+        (entry, slot, id)
     }
 
     /// Waits for the result until `until` (a little before the deadline).
@@ -415,6 +509,121 @@ mod tests {
             queue.run(later(LONG), &token, |_| Err::<(), _>(QueueError::Cancelled)),
             Err(QueueError::Cancelled)
         );
+    }
+
+    type Job = Box<dyn FnOnce(&JobControl) -> Result<usize, QueueError> + Send>;
+
+    #[test]
+    fn split_jobs_run_on_every_worker_at_once_and_come_back_in_order() {
+        let queue = WorkQueue::new(2, 4, "test").unwrap();
+        let token = CancelToken::new();
+        // Each job waits for the other to start: they finish only if two
+        // workers run them at the same time.
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let jobs: Vec<Job> = (0..2usize)
+            .map(|i| {
+                let barrier = Arc::clone(&barrier);
+                Box::new(move |_: &JobControl| {
+                    barrier.wait();
+                    Ok(i * 10)
+                }) as Job
+            })
+            .collect();
+        assert_eq!(queue.run_split(later(LONG), &token, jobs), Ok(vec![0, 10]));
+        let many: Vec<Job> = (0..7usize)
+            .map(|i| Box::new(move |_: &JobControl| Ok(i)) as Job)
+            .collect();
+        assert_eq!(
+            queue.run_split(later(LONG), &token, many),
+            Ok((0..7usize).collect::<Vec<_>>())
+        );
+        assert_eq!(
+            queue.run_split(later(LONG), &token, Vec::<Job>::new()),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn split_jobs_share_one_place_when_the_queue_has_no_more_room() {
+        let queue = Arc::new(WorkQueue::new(2, 2, "test").unwrap());
+        let token = CancelToken::new();
+        // Both workers busy, one of two places taken: one place is left.
+        let (release_a, started_a, job_a) = gate();
+        let (release_b, started_b, job_b) = gate();
+        let running: Vec<_> = [
+            Box::new(job_a) as Box<dyn FnOnce(&JobControl) -> Result<u32, QueueError> + Send>,
+            Box::new(job_b),
+        ]
+        .into_iter()
+        .map(|job| {
+            let q = Arc::clone(&queue);
+            let t = token.clone();
+            std::thread::spawn(move || q.run(later(LONG), &t, job))
+        })
+        .collect();
+        started_a.recv().unwrap();
+        started_b.recv().unwrap();
+        let q = Arc::clone(&queue);
+        let t = token.clone();
+        let occupant = std::thread::spawn(move || q.run(later(LONG), &t, |_| Ok(5u32)));
+        while queue.queued() < 1 {
+            std::thread::yield_now();
+        }
+        let q = Arc::clone(&queue);
+        let t = token.clone();
+        let split = std::thread::spawn(move || {
+            let jobs: Vec<Job> = (0..4usize)
+                .map(|i| Box::new(move |_: &JobControl| Ok(i)) as Job)
+                .collect();
+            q.run_split(later(LONG), &t, jobs)
+        });
+        while queue.queued() < 2 {
+            std::thread::yield_now();
+        }
+        // Full now: a further split request is refused at once.
+        let refused: Vec<Job> = vec![Box::new(|_: &JobControl| Ok(1))];
+        assert_eq!(
+            queue.run_split(later(LONG), &token, refused),
+            Err(QueueError::Busy)
+        );
+        release_a.send(()).unwrap();
+        release_b.send(()).unwrap();
+        assert_eq!(split.join().unwrap(), Ok(vec![0, 1, 2, 3]));
+        assert_eq!(occupant.join().unwrap(), Ok(5));
+        for handle in running {
+            assert_eq!(handle.join().unwrap(), Ok(7));
+        }
+    }
+
+    #[test]
+    fn a_failing_split_job_is_the_result_and_later_jobs_of_its_place_do_not_run() {
+        let queue = WorkQueue::new(1, 4, "test").unwrap();
+        let token = CancelToken::new();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ran);
+        let jobs: Vec<Job> = vec![
+            Box::new(|_: &JobControl| Err(QueueError::Cancelled)),
+            Box::new(move |_: &JobControl| {
+                flag.store(true, Ordering::SeqCst);
+                Ok(1)
+            }),
+        ];
+        assert_eq!(
+            queue.run_split(later(LONG), &token, jobs),
+            Err(QueueError::Cancelled)
+        );
+        assert!(!ran.load(Ordering::SeqCst));
+        let panics: Vec<Job> = vec![
+            Box::new(|_: &JobControl| Ok(1)),
+            Box::new(|_: &JobControl| panic!("a job's bug")),
+        ];
+        let queue = WorkQueue::new(2, 4, "test").unwrap();
+        assert_eq!(
+            queue.run_split(later(LONG), &token, panics),
+            Err(QueueError::Panicked)
+        );
+        // The workers survive and serve the next request.
+        assert_eq!(queue.run(later(LONG), &token, |_| Ok(2)), Ok(2));
     }
 
     #[test]
