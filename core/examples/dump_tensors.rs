@@ -1,6 +1,6 @@
 //! Writes the exact input tensors faceseal feeds each model for one picture,
-//! so that a reference runtime can be run on the same numbers
-//! (`scripts/golden/make_golden.py` uses it to regenerate the golden values).
+//! so that they can be inspected or run under a reference runtime (the golden
+//! test compares the same tensors with `scripts/golden/reference.py`'s).
 //!
 //! Usage: `cargo run -p faceseal-core --example dump_tensors -- IMAGE OUT_DIR [DET_SIZE]`
 //! Needs FACESEAL_MODEL_DIR to point at the models. The files are raw

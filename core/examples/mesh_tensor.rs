@@ -1,6 +1,7 @@
 //! Writes the exact input tensor faceseal feeds the face-mesh model for the
-//! largest face of a picture, so that a reference runtime can run on the same
-//! numbers (`scripts/golden/make_mesh_golden.py` uses it).
+//! largest face of a picture, so that it can be inspected or run under a
+//! reference runtime (`core/tests/mesh_golden.rs` compares the same tensor with
+//! `scripts/golden/reference.py`'s).
 //!
 //! Usage: `cargo run -p faceseal-core --example mesh_tensor -- IMAGE OUT.f32`
 //! The file is raw little-endian f32 and holds a face: write it only to a

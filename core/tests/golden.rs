@@ -1,20 +1,60 @@
-//! Golden test: the models under tract give what onnxruntime gives on the same
-//! input tensors, and faceseal's RetinaFace decoding matches an independent
-//! reference decoding. `scripts/golden/make_golden.py` regenerates
-//! `golden/golden.json`.
+//! Golden test: faceseal's model inputs match an independent reference
+//! preprocessing, the models under tract give what onnxruntime gives on the
+//! reference inputs, and faceseal's RetinaFace decoding matches an
+//! independent reference decoding.
+//!
+//! `scripts/golden/reference.py` decodes each picture with Pillow and builds
+//! every model input in numpy from the model descriptions; this test runs it,
+//! compares faceseal's own inputs (the tensors the pipeline feeds the models)
+//! element by element, and checks the reference against the SHA-256 recorded
+//! in `golden/golden.json`, which `scripts/golden/make_golden.py` regenerates.
+//!
+//! Needs the models, the evaluation data and `python3` with numpy, pillow and
+//! onnxruntime; fails, never skips, without them.
 
 mod common;
 
+use common::reference::{Bound, Difference, Reference, check_close, check_pinned};
 use faceseal_core::align::align;
 use faceseal_core::detect::{DetectorConfig, Letterbox, largest_face};
 use faceseal_core::embed::to_rgb_tensor;
-use faceseal_core::liveness::{crop_box, resize_crop, to_bgr_tensor};
 use faceseal_core::{AnalyzerConfig, FaceAnalyzer};
 use serde_json::Value;
 
 /// Outputs must agree to 1e-4 of their magnitude (with a floor of 1 for
 /// values near zero, where a relative error means nothing).
 const TOLERANCE: f64 = 1e-4;
+
+// faceseal's inputs against the reference, on the 0..255 scale. Measured with
+// the pictures of golden.json: max abs 4, 3, 3 and mean abs 0.25, 0.31, 0.34
+// (detector, liveness, embedder). The bounds leave room for other pictures,
+// not for another preprocessing: a swapped channel order or a transposed
+// layout is off by tens of levels on average.
+
+/// Detector input (BGR minus the mean). The JPEG decoders (the `image`
+/// crate's and Pillow's libjpeg-turbo) round their inverse DCT and chroma
+/// upsampling differently, and the two antialiased bilinear resizes
+/// (fast_image_resize, Pillow) their fixed-point weights: a few levels on
+/// some pixels, a fraction of one on average.
+const DETECTOR_INPUT: Bound = Bound {
+    max_abs: 8.0,
+    mean_abs: 0.6,
+};
+
+/// Liveness inputs (BGR), cut from the same box: the decoder differences
+/// through a plain bilinear resize, whose fixed-point rounding adds at most
+/// one level.
+const LIVENESS_INPUT: Bound = Bound {
+    max_abs: 8.0,
+    mean_abs: 0.6,
+};
+
+/// Embedder input (RGB), aligned on the same landmarks: the decoder
+/// differences, and f32 against f64 sampling positions.
+const EMBEDDER_INPUT: Bound = Bound {
+    max_abs: 8.0,
+    mean_abs: 0.6,
+};
 
 fn golden() -> Value {
     let text = include_str!("golden/golden.json");
@@ -38,23 +78,6 @@ fn worst_relative(got: &[f64], want: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// The tensor faceseal builds must be the one the reference ran on.
-fn check_input(name: &str, tensor: &[f32], expected: &Value) {
-    let sum: f64 = tensor.iter().map(|v| *v as f64).sum();
-    let abs_sum: f64 = tensor.iter().map(|v| v.abs() as f64).sum();
-    assert_eq!(
-        tensor.len() as u64,
-        expected["len"].as_u64().unwrap(),
-        "{name}: input length"
-    );
-    let want_abs = expected["abs_sum"].as_f64().unwrap();
-    assert!(
-        (abs_sum - want_abs).abs() <= 1e-6 * want_abs.max(1.0)
-            && (sum - expected["sum"].as_f64().unwrap()).abs() <= 1e-6 * want_abs.max(1.0),
-        "{name}: input tensor differs from the golden one (decoder or preprocessing changed; regenerate)"
-    );
-}
-
 fn analyzer_for(det_size: u32) -> FaceAnalyzer {
     common::analyzer_with(AnalyzerConfig {
         detector: DetectorConfig {
@@ -66,22 +89,50 @@ fn analyzer_for(det_size: u32) -> FaceAnalyzer {
 }
 
 #[test]
-fn tract_matches_onnxruntime_and_reference_decoding() {
+fn inputs_match_reference_preprocessing_and_tract_matches_onnxruntime() {
     let golden = golden();
     let mut worst = [0f64; 4];
+    let mut input_worst = [Difference::default(); 3];
     for entry in golden["entries"].as_array().unwrap() {
         let image = entry["image"].as_str().unwrap();
         let det_size = entry["det_size"].as_u64().unwrap() as u32;
         let analyzer = analyzer_for(det_size);
         let frame = common::picture(image);
+        let reference = Reference::run(image, det_size);
 
-        // Detector raw outputs on the stored rows.
-        let lb = Letterbox::new(frame.width(), frame.height(), det_size);
-        let tensor = lb.tensor(&frame);
-        check_input(image, &tensor, &entry["detector"]["input"]);
+        // Detector: faceseal's letterbox against the reference one, then
+        // tract against onnxruntime on the reference input.
+        let lb = Letterbox::new(
+            frame.width(),
+            frame.height(),
+            analyzer.detector().config().input_size,
+        );
+        let plan = &reference.index()["plan"];
+        assert_eq!(
+            (lb.plan_w as u64, lb.plan_h as u64),
+            (
+                plan["plan_w"].as_u64().unwrap(),
+                plan["plan_h"].as_u64().unwrap()
+            ),
+            "{image}: detector plan size"
+        );
+        let ours = lb.tensor(&frame);
+        let theirs = reference.tensor("detector");
+        check_pinned(
+            &format!("{image} detector"),
+            &theirs,
+            &entry["detector"]["input_sha256"],
+            &reference,
+        );
+        input_worst[0] = input_worst[0].worst(check_close(
+            &format!("{image} detector"),
+            &ours,
+            &theirs,
+            DETECTOR_INPUT,
+        ));
         let raw = analyzer
             .detector()
-            .run_tensor(lb.plan_w, lb.plan_h, &tensor)
+            .run_tensor(lb.plan_w, lb.plan_h, &theirs)
             .unwrap();
         let rows: Vec<usize> = entry["detector"]["rows"]
             .as_array()
@@ -105,11 +156,12 @@ fn tract_matches_onnxruntime_and_reference_decoding() {
             worst[0] = worst[0].max(err);
         }
 
-        // Decoded detections within one pixel of the reference decoding.
+        // faceseal's detections, from its own input, within one pixel of the
+        // reference decoding of the reference input.
         let faces = analyzer.detect(&frame).unwrap();
-        let reference = entry["detections"].as_array().unwrap();
-        assert_eq!(faces.len(), reference.len(), "{image}: number of faces");
-        for (face, want) in faces.iter().zip(reference) {
+        let expected = entry["detections"].as_array().unwrap();
+        assert_eq!(faces.len(), expected.len(), "{image}: number of faces");
+        for (face, want) in faces.iter().zip(expected) {
             let b = floats(&want["bbox"]);
             let got = [face.bbox.x1, face.bbox.y1, face.bbox.x2, face.bbox.y2];
             for (g, w) in got.iter().zip(&b) {
@@ -133,20 +185,48 @@ fn tract_matches_onnxruntime_and_reference_decoding() {
             worst[1] = worst[1].max((face.score as f64 - want["score"].as_f64().unwrap()).abs());
         }
 
-        // Liveness logits on the exact crops.
-        let face = largest_face(&faces).expect("a face");
+        // Liveness and embedder: faceseal's crops and chip from the face the
+        // reference started from (the detections were compared above), so
+        // that only the preprocessing is compared here.
+        assert!(largest_face(&faces).is_some(), "{image}: a face");
+        let (ref_box, ref_landmarks) = reference.face("face");
         let checker = analyzer.liveness_checker();
-        for (i, factor) in checker.crop_factors().iter().enumerate() {
-            let crop = crop_box(frame.width(), frame.height(), &face.bbox, *factor).unwrap();
-            let t = to_bgr_tensor(&resize_crop(&frame, &crop));
-            check_input(image, &t, &entry["liveness"][i]["input"]);
+        for (i, want) in entry["liveness"].as_array().unwrap().iter().enumerate() {
+            let (crop, ours) = checker
+                .input_tensor(&frame, &ref_box, i)
+                .expect("a usable crop");
+            let got_crop = [crop.left, crop.top, crop.right, crop.bottom].map(u64::from);
+            let want_crop: Vec<u64> = want["crop"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            assert_eq!(
+                got_crop[..],
+                want_crop[..],
+                "{image}: liveness crop {i} against the reference"
+            );
+            let theirs = reference.tensor(&format!("liveness{i}"));
+            check_pinned(
+                &format!("{image} liveness {i}"),
+                &theirs,
+                &want["input_sha256"],
+                &reference,
+            );
+            input_worst[1] = input_worst[1].worst(check_close(
+                &format!("{image} liveness {i}"),
+                &ours,
+                &theirs,
+                LIVENESS_INPUT,
+            ));
             let logits: Vec<f64> = checker
-                .run_tensor(i, &t)
+                .run_tensor(i, &theirs)
                 .unwrap()
                 .iter()
                 .map(|v| *v as f64)
                 .collect();
-            let err = worst_relative(&logits, &floats(&entry["liveness"][i]["logits"]));
+            let err = worst_relative(&logits, &floats(&want["logits"]));
             assert!(
                 err <= TOLERANCE,
                 "{image}: liveness model {i} differs by {err:e}"
@@ -154,16 +234,37 @@ fn tract_matches_onnxruntime_and_reference_decoding() {
             worst[2] = worst[2].max(err);
         }
 
-        // Embedding of the aligned chip.
-        let chip = align(&frame, &face.landmarks).unwrap();
-        let t = to_rgb_tensor(chip.as_rgb());
-        check_input(image, &t, &entry["embedder"]["input"]);
-        let desc = analyzer.embedder().run_tensor(&t).unwrap();
+        // Embedder: the aligned chip, as the pipeline cuts and embeds it.
+        let chip = align(&frame, &ref_landmarks).expect("alignable landmarks");
+        let ours = to_rgb_tensor(chip.as_rgb());
+        let theirs = reference.tensor("embedder");
+        check_pinned(
+            &format!("{image} embedder"),
+            &theirs,
+            &entry["embedder"]["input_sha256"],
+            &reference,
+        );
+        input_worst[2] = input_worst[2].worst(check_close(
+            &format!("{image} embedder"),
+            &ours,
+            &theirs,
+            EMBEDDER_INPUT,
+        ));
+        let desc = analyzer.embedder().run_tensor(&theirs).unwrap();
         let got: Vec<f64> = desc.values().iter().map(|v| *v as f64).collect();
         let err = worst_relative(&got, &floats(&entry["embedder"]["descriptor"]));
         assert!(err <= TOLERANCE, "{image}: descriptor differs by {err:e}");
         worst[3] = worst[3].max(err);
     }
+    eprintln!(
+        "inputs against the reference (max abs / mean abs): detector {:.2} / {:.4}, liveness {:.2} / {:.4}, embedder {:.2} / {:.4}",
+        input_worst[0].max_abs,
+        input_worst[0].mean_abs,
+        input_worst[1].max_abs,
+        input_worst[1].mean_abs,
+        input_worst[2].max_abs,
+        input_worst[2].mean_abs
+    );
     eprintln!(
         "worst relative error: detector {:.2e}, liveness {:.2e}, embedder {:.2e}; worst score difference {:.2e}",
         worst[0], worst[2], worst[3], worst[1]

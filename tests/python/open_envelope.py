@@ -47,7 +47,12 @@ LIMITS = {"tenant_id": 128, "subject_id": 256, "consent_ref": 256}
 
 
 class Refused(Exception):
-    pass
+    """Why an envelope is refused: `kind` names the rule (the same names as
+    testdata/manifest.json), the message says where."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
 
 
 class Reader:
@@ -57,7 +62,7 @@ class Reader:
 
     def take(self, n, what):
         if self.pos + n > len(self.data):
-            raise Refused(f"context truncated in {what}")
+            raise Refused("malformed", f"context truncated in {what}")
         out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
@@ -65,17 +70,17 @@ class Reader:
     def string(self, what):
         (n,) = struct.unpack(">H", self.take(2, what))
         if n == 0 or n > LIMITS[what]:
-            raise Refused(f"bad length of {what}")
+            raise Refused("malformed", f"bad length of {what}")
         try:
             return self.take(n, what).decode("utf-8")
         except UnicodeDecodeError:
-            raise Refused(f"{what} is not UTF-8")
+            raise Refused("malformed", f"{what} is not UTF-8")
 
     def score(self, what):
         raw = self.take(4, what)
         (value,) = struct.unpack(">f", raw)
         if value != value or value in (float("inf"), float("-inf")) or raw == b"\x80\0\0\0":
-            raise Refused(f"non-canonical {what}")
+            raise Refused("malformed", f"non-canonical {what}")
         return raw.hex()
 
 
@@ -87,7 +92,7 @@ def decode_context(data):
     }
     purpose = r.take(1, "purpose")[0]
     if purpose not in PURPOSES:
-        raise Refused("unknown purpose")
+        raise Refused("malformed", "unknown purpose")
     ctx["purpose"] = PURPOSES[purpose]
     ctx["consent_ref"] = r.string("consent_ref")
     ctx["challenge"] = r.take(32, "challenge").hex()
@@ -97,28 +102,30 @@ def decode_context(data):
     ctx["quality_score_bits"] = r.score("quality_score")
     level = r.take(1, "liveness_level")[0]
     if level not in LEVELS:
-        raise Refused("unknown liveness level")
+        raise Refused("malformed", "unknown liveness level")
     ctx["liveness_level"] = LEVELS[level]
     if r.pos != len(data):
-        raise Refused("trailing context bytes")
+        raise Refused("malformed", "trailing context bytes")
     return ctx
 
 
 def open_envelope(envelope, secret_key):
     if len(envelope) > MAX_ENVELOPE_LEN:
-        raise Refused("too large")
+        raise Refused("too_large", "too large")
     if len(envelope) < 24:
-        raise Refused("truncated")
+        raise Refused("truncated", "shorter than the fixed header")
     if envelope[0:4] != MAGIC:
-        raise Refused("bad magic")
-    if envelope[4] != VERSION or envelope[5] != SUITE:
-        raise Refused("unsupported version or suite")
+        raise Refused("bad_magic", "bad magic")
+    if envelope[4] != VERSION:
+        raise Refused("unsupported_version", f"unsupported version {envelope[4]}")
+    if envelope[5] != SUITE:
+        raise Refused("unsupported_suite", f"unsupported suite {envelope[5]}")
     key_id = envelope[6:22]
     (context_len,) = struct.unpack(">H", envelope[22:24])
     context_end = 24 + context_len
     header_end = context_end + 32
     if context_len == 0 or len(envelope) < header_end + TAG_LEN:
-        raise Refused("truncated")
+        raise Refused("truncated", "shorter than its context length, ephemeral key and tag")
     context = decode_context(envelope[24:context_end])
     ephemeral = envelope[context_end:header_end]
     aad = envelope[:header_end]
@@ -129,12 +136,12 @@ def open_envelope(envelope, secret_key):
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
     if hashlib.sha256(KEY_ID_LABEL + recipient).digest()[:16] != key_id:
-        raise Refused("sealed to another key")
+        raise Refused("key_id_mismatch", "sealed to another key")
     try:
         # cryptography refuses an all-zero (non-contributory) shared secret.
         shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral))
     except ValueError:
-        raise Refused("weak ephemeral key")
+        raise Refused("decryption_failed", "weak ephemeral key")
     okm = HKDF(
         algorithm=hashes.SHA256(),
         length=44,
@@ -145,7 +152,7 @@ def open_envelope(envelope, secret_key):
     try:
         payload = AESGCMSIV(key).decrypt(nonce, ciphertext, aad)
     except InvalidTag:
-        raise Refused("decryption failed")
+        raise Refused("decryption_failed", "decryption failed")
     return {"key_id": key_id.hex(), "context": context, "payload": payload.hex()}
 
 
@@ -163,7 +170,7 @@ def main(argv):
     try:
         result = open_envelope(envelope, secret_key)
     except Refused as exc:
-        sys.stderr.write(f"refused: {exc}\n")
+        sys.stderr.write(f"refused ({exc.kind}): {exc}\n")
         return 1
     print(json.dumps(result, sort_keys=True))
     return 0

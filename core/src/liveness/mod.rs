@@ -31,6 +31,7 @@ pub use crop::{CROP_SIZE, CropBox, crop_box, resize_crop, to_bgr_tensor};
 pub use policy::{BurstDecision, BurstReason, LivenessPolicy, SecurityLevel};
 
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use crate::frame::RgbFrame;
 use crate::geometry::BoundingBox;
@@ -130,14 +131,13 @@ impl LivenessChecker {
         face_box: &BoundingBox,
     ) -> Result<LivenessDecision, InferenceError> {
         let mut per_model = [0f32; 2];
-        for (slot, view) in per_model.iter_mut().zip(&self.views) {
-            let Some(crop) = crop_box(frame.width(), frame.height(), face_box, view.factor) else {
+        for (slot, (model, view)) in per_model.iter_mut().zip(self.views.iter().enumerate()) {
+            let Some((_, tensor)) = self.input_tensor(frame, face_box, model) else {
                 return Ok(LivenessDecision::refused(
                     self.threshold,
                     LivenessReason::NoUsableCrop,
                 ));
             };
-            let tensor = to_bgr_tensor(&resize_crop(frame, &crop));
             let logits = self.logits(view, &tensor)?;
             *slot = softmax3(logits)[1];
         }
@@ -154,6 +154,21 @@ impl LivenessChecker {
             },
             per_model,
         })
+    }
+
+    /// The crop and the input tensor [`check`](Self::check) feeds one model
+    /// (0 = V2, 1 = V1SE); `None` where the face has no usable crop. Exposed
+    /// for the golden tests, which compare it with a reference preprocessing.
+    #[doc(hidden)]
+    pub fn input_tensor(
+        &self,
+        frame: &RgbFrame,
+        face_box: &BoundingBox,
+        model: usize,
+    ) -> Option<(CropBox, Zeroizing<Vec<f32>>)> {
+        let view = &self.views[model.min(1)];
+        let crop = crop_box(frame.width(), frame.height(), face_box, view.factor)?;
+        Some((crop, to_bgr_tensor(&resize_crop(frame, &crop))))
     }
 
     /// Raw logits of one model (0 = V2, 1 = V1SE) on a prepared BGR tensor;

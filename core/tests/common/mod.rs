@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod reference;
+
 use std::path::PathBuf;
 
 use faceseal_core::input::{InputLimits, decode_image};
