@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 : "${FACESEAL_DATA_DIR:?set FACESEAL_DATA_DIR to the evaluation data directory}"
 export FACESEAL_MODEL_DIR FACESEAL_DATA_DIR
 
-python3 -c "import cryptography, tree_sitter, tree_sitter_swift" 2>/dev/null ||
-    python3 -m pip install --quiet cryptography tree-sitter tree-sitter-swift
+# Python: the envelope opener (cryptography), the golden tests' independent
+# preprocessing (numpy, pillow, onnxruntime) and the Swift parse (tree-sitter).
+python3 -c "import cryptography, numpy, PIL, onnxruntime, tree_sitter, tree_sitter_swift" 2>/dev/null ||
+    python3 -m pip install --quiet cryptography numpy pillow onnxruntime tree-sitter tree-sitter-swift
 
 # The bindings' tests: valgrind (optional checker of the C API test), JNA and kotlinc for Kotlin.
 missing=()
