@@ -59,3 +59,29 @@ pub struct Noise {
     /// log2 of the noise's largest coefficient.
     pub noise_bits: f64,
 }
+
+/// The noise of one masked comparison of `enrolled` with `probe`, measured
+/// with two shares drawn here for the purpose: before the server's share and
+/// flooding (under both shares), and after (under the second share alone).
+pub fn measure_comparison(
+    enrolled: &crate::encoding::Quantised,
+    probe: &crate::encoding::Quantised,
+    threshold: i64,
+) -> Result<(Noise, Noise), SplitError> {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let par = crate::params::bfv()?;
+    let seed: [u8; 32] = rng.random();
+    let a = KeyShare::generate(&par, &mut rng);
+    let b = KeyShare::generate(&par, &mut rng);
+    let public = crate::keys::CollectivePublicKey::combine(
+        &par,
+        &crate::keys::contribution(&a, &par, seed, &mut rng)?,
+        &crate::keys::contribution(&b, &par, seed, &mut rng)?,
+    )?;
+    let ct = crate::device::encrypt(&par, &public, enrolled, &mut rng)?.ciphertext(&par)?;
+    let masked = crate::server::masked_comparison(&par, &public, &ct, probe, threshold, &mut rng)?;
+    let before = measure(&masked, &[&a, &b])?;
+    let released = crate::server::release(&par, &a, masked, &mut rng)?;
+    Ok((before, measure(&released, &[&b])?))
+}

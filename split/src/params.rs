@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use fhe::bfv::{BfvParameters, BfvParametersBuilder};
+use fhe::bfv::BfvParametersBuilder;
+
+pub use fhe::bfv::BfvParameters as Parameters;
 
 use crate::SplitError;
 
@@ -51,7 +53,7 @@ pub fn threshold_range() -> std::ops::RangeInclusive<i64> {
 }
 
 /// The BFV parameters.
-pub fn bfv() -> Result<Arc<BfvParameters>, SplitError> {
+pub fn bfv() -> Result<Arc<Parameters>, SplitError> {
     Ok(BfvParametersBuilder::new()
         .set_degree(DEGREE)
         .set_moduli(&MODULI)
