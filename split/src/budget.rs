@@ -12,8 +12,8 @@ use crate::SplitError;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Counts {
-    /// Keyed by SHA-256 of tenant and subject: the file names nobody.
-    failures: BTreeMap<String, u32>,
+    /// Keyed by SHA-256 of the tenant, then of the subject: the file names nobody.
+    failures: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 /// Failed attempts per subject, optionally kept in a file so that a restart
@@ -25,13 +25,8 @@ pub struct Budget {
     path: Option<PathBuf>,
 }
 
-fn key(tenant: &str, subject: &str) -> String {
-    let mut h = Sha256::new();
-    for f in [tenant, subject] {
-        h.update((f.len() as u64).to_be_bytes());
-        h.update(f.as_bytes());
-    }
-    hex::encode(h.finalize())
+fn hash(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 impl Budget {
@@ -65,7 +60,9 @@ impl Budget {
         let count = self
             .counts
             .failures
-            .entry(key(tenant, subject))
+            .entry(hash(tenant))
+            .or_default()
+            .entry(hash(subject))
             .or_default();
         if *count >= self.limit {
             return Err(SplitError::Locked);
@@ -77,7 +74,9 @@ impl Budget {
     /// Settles a spent attempt: an accepted one gives it back and clears the count.
     pub fn settle(&mut self, tenant: &str, subject: &str, accept: bool) -> Result<(), SplitError> {
         if accept {
-            self.counts.failures.remove(&key(tenant, subject));
+            if let Some(subjects) = self.counts.failures.get_mut(&hash(tenant)) {
+                subjects.remove(&hash(subject));
+            }
             self.save()?;
         }
         Ok(())
@@ -86,13 +85,18 @@ impl Budget {
     pub fn failures(&self, tenant: &str, subject: &str) -> u32 {
         self.counts
             .failures
-            .get(&key(tenant, subject))
+            .get(&hash(tenant))
+            .and_then(|s| s.get(&hash(subject)))
             .copied()
             .unwrap_or(0)
     }
 
-    /// Forgets every subject of a tenant is not possible from hashed keys;
-    /// tenant deletion removes the whole store instead.
+    /// Forgets every count of a deleted tenant.
+    pub fn forget_tenant(&mut self, tenant: &str) -> Result<(), SplitError> {
+        self.counts.failures.remove(&hash(tenant));
+        self.save()
+    }
+
     fn save(&self) -> Result<(), SplitError> {
         if let Some(path) = &self.path {
             let tmp = path.with_extension("tmp");
@@ -125,6 +129,8 @@ mod tests {
         assert!(matches!(b.spend("t", "s"), Err(SplitError::Locked)));
         // Another subject is unaffected.
         b.spend("t", "other").unwrap();
+        b.forget_tenant("t").unwrap();
+        assert_eq!(b.failures("t", "s"), 0);
     }
 
     #[test]

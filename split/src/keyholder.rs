@@ -135,15 +135,17 @@ impl KeyHolder {
         }
     }
 
+    /// Appends one event to the audit trail; nothing is answered if its
+    /// event cannot be written.
     fn record(
         &mut self,
         event: &str,
         tenant: &str,
         request: Option<&DecisionRequest>,
         outcome: &str,
-    ) {
+    ) -> Result<(), SplitError> {
         let Some(file) = self.audit.as_mut() else {
-            return;
+            return Ok(());
         };
         let hash = |s: &str| hex::encode(Sha256::digest(s.as_bytes()));
         let line = AuditEvent {
@@ -159,9 +161,9 @@ impl KeyHolder {
         };
         let mut text = serde_json::to_vec(&line).expect("audit events serialise");
         text.push(b'\n');
-        // The trail must not silently lose events: a write failure is fatal
-        // to the answer (see `decide`), so report it through the file state.
-        let _ = file.write_all(&text).and_then(|()| file.flush());
+        file.write_all(&text)?;
+        file.flush()?;
+        Ok(())
     }
 
     /// Draws the tenant's share and decision key and returns the public part.
@@ -194,7 +196,7 @@ impl KeyHolder {
                 decision_key: decision_key.clone(),
             },
         );
-        self.record("create_tenant", tenant, None, "ok");
+        self.record("create_tenant", tenant, None, "ok")?;
         Ok(TenantSetup {
             contribution,
             decision_key,
@@ -217,7 +219,9 @@ impl KeyHolder {
             }
             std::fs::remove_dir_all(dir)?;
         }
-        self.record("delete_tenant", tenant, None, "ok");
+        self.budget.forget_tenant(tenant)?;
+        self.seen.retain(|(t, _)| t != tenant);
+        self.record("delete_tenant", tenant, None, "ok")?;
         Ok(())
     }
 
@@ -234,7 +238,7 @@ impl KeyHolder {
         partial: &PartialComparison,
     ) -> Result<SignedDecision, SplitError> {
         if let Err(e) = self.authorise(credential) {
-            self.record("decide", &request.tenant, Some(&request), "unauthorised");
+            self.record("decide", &request.tenant, Some(&request), "unauthorised")?;
             return Err(e);
         }
         if !self.tenants.contains_key(&request.tenant) {
@@ -244,11 +248,11 @@ impl KeyHolder {
             .seen
             .insert((request.tenant.clone(), request.request_id))
         {
-            self.record("decide", &request.tenant, Some(&request), "replayed");
+            self.record("decide", &request.tenant, Some(&request), "replayed")?;
             return Err(SplitError::Replayed);
         }
         if let Err(e) = self.budget.spend(&request.tenant, &request.subject) {
-            self.record("decide", &request.tenant, Some(&request), "locked");
+            self.record("decide", &request.tenant, Some(&request), "locked")?;
             return Err(e);
         }
         let keys = &self.tenants[&request.tenant];
@@ -261,7 +265,7 @@ impl KeyHolder {
             &request.tenant,
             Some(&request),
             if accept { "accept" } else { "reject" },
-        );
+        )?;
         Ok(answer)
     }
 
