@@ -381,3 +381,58 @@ fn a_ciphertext_from_bytes_must_be_a_fresh_template() {
             .is_err()
     );
 }
+
+#[test]
+fn the_enrolment_envelope_binds_its_ciphertext_and_context() {
+    use faceseal_core::seal::{
+        ChallengeNonce, Purpose, SealContext, SecurityLevel, TenantSecretKey, os_rng,
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let par = params::bfv().unwrap();
+    let seed: [u8; 32] = rng.random();
+    let a = KeyShare::generate(&par, &mut rng);
+    let b = KeyShare::generate(&par, &mut rng);
+    let public = CollectivePublicKey::combine(
+        &par,
+        &contribution(&a, &par, seed, &mut rng).unwrap(),
+        &contribution(&b, &par, seed, &mut rng).unwrap(),
+    )
+    .unwrap();
+    let sealing = TenantSecretKey::generate(&mut os_rng());
+    let context = SealContext {
+        tenant_id: "acme".into(),
+        subject_id: "subject-1".into(),
+        purpose: Purpose::Enrol,
+        consent_ref: "consent-1".into(),
+        challenge: ChallengeNonce::generate(&mut os_rng()),
+        capture_digest: [3; 32],
+        created_at: 1_700_000_000,
+        liveness_score: 0.9,
+        quality_score: 0.8,
+        liveness_level: SecurityLevel::Standard,
+    };
+    let one = device::encrypt(&par, &public, &template_of(&mut rng), &mut rng).unwrap();
+    let other = device::encrypt(&par, &public, &template_of(&mut rng), &mut rng).unwrap();
+    let sealed =
+        device::SealedEnrolment::seal(one.clone(), sealing.public_key(), &context, &mut os_rng())
+            .unwrap();
+    let (opened, template) = sealed.open(&sealing).unwrap();
+    assert_eq!(opened, context);
+    assert_eq!(template, &one);
+    // Another ciphertext beside the same envelope is refused.
+    let swapped = device::SealedEnrolment {
+        envelope: sealed.envelope.clone(),
+        template: other,
+    };
+    assert!(swapped.open(&sealing).is_err());
+    // Another tenant's sealing key opens nothing.
+    assert!(
+        sealed
+            .open(&TenantSecretKey::generate(&mut os_rng()))
+            .is_err()
+    );
+}
+
+fn template_of(rng: &mut ChaCha20Rng) -> Quantised {
+    Quantised::from_embedding(&embedding(rng)).unwrap()
+}
