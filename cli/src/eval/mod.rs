@@ -4,6 +4,7 @@ mod burst;
 mod crossval;
 mod detect;
 mod lfw;
+mod lfw_split;
 mod pad;
 mod session_check;
 mod template;
@@ -27,6 +28,21 @@ pub enum EvalCommand {
         /// transformed with the claimed subject's template key).
         #[arg(long)]
         protected: bool,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// LFW View 2, 10-fold, with every decision computed in the encrypted
+    /// domain of the split-trust scheme (BFV template, masked homomorphic
+    /// comparison, key holder's one-bit answer), checked against the
+    /// plaintext decision of the same encoding; accuracy and TAR at FAR 1e-3.
+    LfwSplit {
+        /// The LFW folder holding pairs.txt and images/.
+        #[arg(long)]
+        data: PathBuf,
+        /// Use only the first N/2 genuine and N/2 impostor pairs of each fold.
+        #[arg(long, value_name = "N")]
+        per_fold: Option<usize>,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -192,6 +208,11 @@ pub fn run(args: &GlobalArgs, cmd: EvalCommand) -> CliResult<()> {
             protected,
             threads: t,
         } => lfw::run(args, &data, threads(t), protected),
+        EvalCommand::LfwSplit {
+            data,
+            per_fold,
+            threads: t,
+        } => lfw_split::run(args, &data, threads(t), per_fold),
         EvalCommand::Template {
             data,
             pairs,
