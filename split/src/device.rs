@@ -110,6 +110,11 @@ impl SealedEnrolment {
 }
 
 /// The probe of a verification, sealed as a standard envelope (one byte per value).
+///
+/// The server opens it and sees the quantised embedding: this is why the
+/// split scheme is not offered through the SDK's product path (no raw
+/// embedding may leave a device) until the probe is encrypted as well
+/// (`docs/protection.md`, residual risk 1).
 pub fn seal_probe<R: rand_core::CryptoRng + ?Sized>(
     probe: &Quantised,
     recipient: &TenantPublicKey,
