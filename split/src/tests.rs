@@ -27,6 +27,24 @@ struct Setup {
     holder: KeyHolder,
 }
 
+/// Two fresh key shares and their collective public key, made without a
+/// key holder (the arithmetic tests need both shares in one place).
+fn two_shares(
+    rng: &mut ChaCha20Rng,
+) -> (Arc<BfvParameters>, KeyShare, KeyShare, CollectivePublicKey) {
+    let par = params::bfv().unwrap();
+    let seed: [u8; 32] = rng.random();
+    let a = KeyShare::generate(&par, rng);
+    let b = KeyShare::generate(&par, rng);
+    let public = CollectivePublicKey::combine(
+        &par,
+        &contribution(&a, &par, seed, rng).unwrap(),
+        &contribution(&b, &par, seed, rng).unwrap(),
+    )
+    .unwrap();
+    (par, a, b, public)
+}
+
 fn setup(tenant: &str, limit: u32, rng: &mut ChaCha20Rng) -> Setup {
     let par = params::bfv().unwrap();
     let mut holder = KeyHolder::in_memory(par.clone(), credential_digest(CREDENTIAL), limit);
@@ -115,16 +133,7 @@ fn flat(rng: &mut ChaCha20Rng) -> Quantised {
 #[test]
 fn the_noise_stays_within_its_bound_and_leaves_budget() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
-    let par = params::bfv().unwrap();
-    let seed: [u8; 32] = rng.random();
-    let a = KeyShare::generate(&par, &mut rng);
-    let b = KeyShare::generate(&par, &mut rng);
-    let public = CollectivePublicKey::combine(
-        &par,
-        &contribution(&a, &par, seed, &mut rng).unwrap(),
-        &contribution(&b, &par, seed, &mut rng).unwrap(),
-    )
-    .unwrap();
+    let (par, a, b, public) = two_shares(&mut rng);
     let mut worst_noise = f64::MIN;
     let mut least_budget = f64::MAX;
     for round in 0..3 {
@@ -170,16 +179,7 @@ fn one_share_decrypts_nothing() {
     // ciphertext and the collective public key (the IoM template secret is
     // not used by this scheme and gives nothing more).
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let par = params::bfv().unwrap();
-    let seed: [u8; 32] = rng.random();
-    let server_share = KeyShare::generate(&par, &mut rng);
-    let holder_share = KeyShare::generate(&par, &mut rng);
-    let public = CollectivePublicKey::combine(
-        &par,
-        &contribution(&server_share, &par, seed, &mut rng).unwrap(),
-        &contribution(&holder_share, &par, seed, &mut rng).unwrap(),
-    )
-    .unwrap();
+    let (par, server_share, holder_share, public) = two_shares(&mut rng);
     let template = Quantised::from_embedding(&embedding(&mut rng)).unwrap();
     let stored = device::encrypt(&par, &public, &template, &mut rng).unwrap();
     let ct = stored.ciphertext(&par).unwrap();
@@ -388,16 +388,7 @@ fn the_enrolment_envelope_binds_its_ciphertext_and_context() {
         ChallengeNonce, Purpose, SealContext, SecurityLevel, TenantSecretKey, os_rng,
     };
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let par = params::bfv().unwrap();
-    let seed: [u8; 32] = rng.random();
-    let a = KeyShare::generate(&par, &mut rng);
-    let b = KeyShare::generate(&par, &mut rng);
-    let public = CollectivePublicKey::combine(
-        &par,
-        &contribution(&a, &par, seed, &mut rng).unwrap(),
-        &contribution(&b, &par, seed, &mut rng).unwrap(),
-    )
-    .unwrap();
+    let (par, _, _, public) = two_shares(&mut rng);
     let sealing = TenantSecretKey::generate(&mut os_rng());
     let context = SealContext {
         tenant_id: "acme".into(),
