@@ -303,6 +303,11 @@ fn envelopes() -> Vec<Vector> {
         b[at] ^= mask;
         b
     };
+    let set = |at: usize, value: u8| {
+        let mut b = good.clone();
+        b[at] = value;
+        b
+    };
     // The subject id's last byte changed: same lengths, other associated data.
     let mut other_subject = ctx.clone();
     let subject_last = 2 + enrol.tenant_id.len() + 2 + enrol.subject_id.len() - 1;
@@ -360,21 +365,13 @@ fn envelopes() -> Vec<Vector> {
         ),
         refused(
             "envelope/fail_bad_version.fsse",
-            {
-                let mut b = good.clone();
-                b[4] = 2;
-                b
-            },
+            set(4, 2),
             "unsupported_version",
             "format version 2",
         ),
         refused(
             "envelope/fail_bad_suite.fsse",
-            {
-                let mut b = good.clone();
-                b[5] = 9;
-                b
-            },
+            set(5, 9),
             "unsupported_suite",
             "cipher suite 9",
         ),
