@@ -7,7 +7,7 @@ use std::time::Instant;
 use clap::Args;
 use faceseal_core::detect::largest_face;
 use faceseal_core::input::{InputLimits, decode_image};
-use faceseal_core::metrics::median_p90;
+use faceseal_eval::metrics::median_p90;
 use serde::Serialize;
 
 use crate::GlobalArgs;

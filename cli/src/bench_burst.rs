@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use faceseal_core::RgbFrame;
 use faceseal_core::liveness::{BurstLivenessChecker, TimedFrame};
-use faceseal_core::metrics::median_p90;
+use faceseal_eval::metrics::median_p90;
 use serde::Serialize;
 
 use crate::GlobalArgs;

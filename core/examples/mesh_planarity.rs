@@ -23,8 +23,8 @@ use faceseal_core::detect::{DetectorConfig, FaceDetector, largest_face};
 use faceseal_core::input::{InputLimits, decode_image};
 use faceseal_core::liveness::parallax::{ParallaxLimits, ParallaxVerdict, measure_parallax};
 use faceseal_core::mesh::{FaceMesh, MeshPoint, PlanarityLimits, head_pose, planarity};
-use faceseal_core::metrics::equal_error_rate;
 use faceseal_core::{Landmarks, ModelKind, ModelLocator};
+use faceseal_eval::metrics::equal_error_rate;
 use serde::Serialize;
 
 const BURST: usize = 5;

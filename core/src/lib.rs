@@ -1,14 +1,12 @@
 #![forbid(unsafe_code)]
 #![doc = include_str!("../README.md")]
 
-pub mod consent;
-pub mod embedding;
 pub mod frame;
 pub mod geometry;
-pub mod metrics;
 pub mod models;
-pub mod seal;
-pub mod template;
+
+// The protection layer, re-exported under the paths the SDK has always used.
+pub use faceseal_protect::{consent, embedding, seal, template};
 
 #[cfg(feature = "input")]
 pub mod input;

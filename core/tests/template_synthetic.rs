@@ -6,10 +6,10 @@
 
 use chacha20::ChaCha20Rng;
 use faceseal_core::Embedding;
-use faceseal_core::template::metrics::linkability_dsys;
 use faceseal_core::template::{
     IomParams, MatchThreshold, ProtectedTemplate, TemplateError, TemplateKey, TemplateSecret,
 };
+use faceseal_eval::template_metrics::linkability_dsys;
 use rand_core::{Rng, SeedableRng};
 
 const DIM: usize = 128;

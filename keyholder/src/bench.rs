@@ -6,9 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use faceseal_core::seal::{ChallengeNonce, Purpose, SealContext, SecurityLevel, TenantSecretKey};
 use faceseal_keyholder::client::KeyHolderClient;
 use faceseal_keyholder::verifier::ServerTenant;
+use faceseal_protect::seal::{
+    ChallengeNonce, Purpose, SealContext, SecurityLevel, TenantSecretKey,
+};
 use faceseal_split::decision::DecisionRequest;
 use faceseal_split::device::{self, SealedEnrolment};
 use faceseal_split::encoding::Quantised;
@@ -149,13 +151,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let device_encrypt_ms = time(rounds, || {
         device::encrypt(&par, &public, &enrolled, &mut rand::rng())
     });
-    let sealing = TenantSecretKey::generate(&mut faceseal_core::seal::os_rng());
+    let sealing = TenantSecretKey::generate(&mut faceseal_protect::seal::os_rng());
     let context = SealContext {
         tenant_id: "bench".into(),
         subject_id: "subject".into(),
         purpose: Purpose::Enrol,
         consent_ref: "consent-1".into(),
-        challenge: ChallengeNonce::generate(&mut faceseal_core::seal::os_rng()),
+        challenge: ChallengeNonce::generate(&mut faceseal_protect::seal::os_rng()),
         capture_digest: [0; 32],
         created_at: 0,
         liveness_score: 0.9,
@@ -166,7 +168,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         stored.clone(),
         sealing.public_key(),
         &context,
-        &mut faceseal_core::seal::os_rng(),
+        &mut faceseal_protect::seal::os_rng(),
     )
     .map_err(|e| e.to_string())?;
 

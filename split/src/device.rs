@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use faceseal_core::seal::{self, SealContext, SealError, TenantPublicKey, TenantSecretKey};
+use faceseal_protect::seal::{self, SealContext, SealError, TenantPublicKey, TenantSecretKey};
 use fhe::bfv::{BfvParameters, Ciphertext, Encoding, Plaintext};
 use fhe_traits::{DeserializeParametrized, FheEncoder, FheEncrypter, Serialize};
 use rand::{CryptoRng, RngCore};

@@ -25,7 +25,7 @@ pub const PLAINTEXT_BITS: u32 = 30;
 pub const PLAINTEXT_MODULUS: u64 = 1 << PLAINTEXT_BITS;
 
 /// Values per template (the embedding dimension).
-pub const DIMENSION: usize = faceseal_core::EMBEDDING_DIM;
+pub const DIMENSION: usize = faceseal_protect::EMBEDDING_DIM;
 /// An L2-normalised embedding is multiplied by this and rounded, so an inner
 /// product of two templates lies within +-(SCALE + sqrt(DIMENSION)/2)^2.
 pub const SCALE: f32 = 128.0;

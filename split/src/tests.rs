@@ -384,7 +384,7 @@ fn a_ciphertext_from_bytes_must_be_a_fresh_template() {
 
 #[test]
 fn the_enrolment_envelope_binds_its_ciphertext_and_context() {
-    use faceseal_core::seal::{
+    use faceseal_protect::seal::{
         ChallengeNonce, Purpose, SealContext, SecurityLevel, TenantSecretKey, os_rng,
     };
     let mut rng = ChaCha20Rng::seed_from_u64(7);

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use faceseal_core::seal::{self, ChallengeNonce, Purpose, SealContext, TenantPublicKey};
+use faceseal_protect::seal::{self, ChallengeNonce, Purpose, SealContext, TenantPublicKey};
 use faceseal_sync::client::HttpClient;
 use faceseal_sync::random;
 use hyper::StatusCode;
@@ -236,7 +236,7 @@ async fn sealed(
         created_at: faceseal_sync::service::now() as u64,
         liveness_score: 0.99,
         quality_score: 0.9,
-        liveness_level: faceseal_core::seal::SecurityLevel::Standard,
+        liveness_level: faceseal_protect::seal::SecurityLevel::Standard,
     };
     let envelope = seal::seal_bytes(
         &template_bytes(indices),

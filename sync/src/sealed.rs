@@ -3,8 +3,8 @@
 //! need the database (challenge, consent, thresholds) follow in
 //! [`crate::service`]. Kept free of I/O so it can be fuzzed.
 
-use faceseal_core::seal::{self, KeyId, Purpose, SealContext, SealError, TenantSecretKey};
-use faceseal_core::template::ProtectedTemplate;
+use faceseal_protect::seal::{self, KeyId, Purpose, SealContext, SealError, TenantSecretKey};
+use faceseal_protect::template::ProtectedTemplate;
 
 use crate::error::Refusal;
 
@@ -68,7 +68,7 @@ fn malformed(e: SealError) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use faceseal_core::seal::ChallengeNonce;
+    use faceseal_protect::seal::ChallengeNonce;
     use proptest::prelude::*;
 
     fn template() -> ProtectedTemplate {
@@ -88,7 +88,7 @@ mod tests {
             created_at: 1_000,
             liveness_score: 0.9,
             quality_score: 0.9,
-            liveness_level: faceseal_core::seal::SecurityLevel::Standard,
+            liveness_level: faceseal_protect::seal::SecurityLevel::Standard,
         }
     }
 

@@ -13,7 +13,7 @@ use faceseal_core::liveness::parallax::ParallaxVerdict;
 use faceseal_core::liveness::{
     BurstDecision, BurstLivenessChecker, FrameEvidence, LivenessPolicy, SecurityLevel, TimedFrame,
 };
-use faceseal_core::metrics::{equal_error_rate, pad_rates};
+use faceseal_eval::metrics::{equal_error_rate, pad_rates};
 use serde::Serialize;
 
 use crate::GlobalArgs;

@@ -3,11 +3,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use faceseal_core::metrics::{FoldedAccuracy, Trial, folded_accuracy, tar_at_far};
 use faceseal_core::template::{
     IomParams, ProtectedTemplate, TemplateError, TemplateKey, TemplateSecret,
 };
 use faceseal_core::{Embedding, FaceAnalyzer};
+use faceseal_eval::metrics::{FoldedAccuracy, Trial, folded_accuracy, tar_at_far};
 use serde::Serialize;
 
 use crate::GlobalArgs;

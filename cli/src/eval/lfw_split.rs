@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use faceseal_core::metrics::{Trial, folded_accuracy, mean_std, tar_at_far};
+use faceseal_eval::metrics::{Trial, folded_accuracy, mean_std, tar_at_far};
 use faceseal_split::decision::{DecisionKey, DecisionRequest};
 use faceseal_split::encoding::Quantised;
 use faceseal_split::keyholder::{KeyHolder, credential_digest};

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use faceseal_core::FaceAnalyzer;
 use faceseal_core::detect::largest_face;
-use faceseal_core::metrics::{equal_error_rate, pad_rates};
+use faceseal_eval::metrics::{equal_error_rate, pad_rates};
 use serde::Serialize;
 
 use super::Split;

@@ -9,10 +9,9 @@
 use std::path::Path;
 
 use faceseal_core::analyzer::DEFAULT_MATCH_THRESHOLD;
-use faceseal_core::template::attack::{AttackConfig, cosine_similarity, invert};
-use faceseal_core::template::{
-    IomParams, MatchThreshold, ProtectedTemplate, TemplateKey, cross_key_score, linkability_dsys,
-};
+use faceseal_core::template::{IomParams, MatchThreshold, ProtectedTemplate, TemplateKey};
+use faceseal_eval::attack::{AttackConfig, cosine_similarity, invert};
+use faceseal_eval::template_metrics::{cross_key_score, linkability_dsys};
 use serde::Serialize;
 
 use super::lfw::{Faces, Pair, embed_pairs, eval_secret, protect, read_pairs, template_error};

@@ -12,9 +12,9 @@ use std::path::Path;
 
 use faceseal_core::Embedding;
 use faceseal_core::analyzer::DEFAULT_MATCH_THRESHOLD;
-use faceseal_core::metrics::{Trial, accuracy_at, best_threshold};
-use faceseal_core::template::attack::{AttackConfig, cosine_similarity, invert};
 use faceseal_core::template::{IomParams, TemplateKey};
+use faceseal_eval::attack::{AttackConfig, cosine_similarity, invert};
+use faceseal_eval::metrics::{Trial, accuracy_at, best_threshold};
 use serde::Serialize;
 
 use super::lfw::{Faces, Pair, embed_pairs, eval_secret, read_pairs, template_error};

@@ -3,8 +3,8 @@
 //! compared. Verification answers a decision, never a score: a score is a
 //! gradient an attacker climbs to forge a template.
 
-use faceseal_core::seal::{self, ChallengeNonce, Purpose};
-use faceseal_core::template::{ProtectedTemplate, compare};
+use faceseal_protect::seal::{self, ChallengeNonce, Purpose};
+use faceseal_protect::template::{ProtectedTemplate, compare};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 

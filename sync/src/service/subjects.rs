@@ -2,7 +2,7 @@
 //! subject's templates: a person who withdraws consent expects their
 //! biometric data gone, not merely unused.
 
-use faceseal_core::seal::{MAX_CONSENT_REF_LEN, MAX_SUBJECT_ID_LEN, Purpose};
+use faceseal_protect::seal::{MAX_CONSENT_REF_LEN, MAX_SUBJECT_ID_LEN, Purpose};
 use serde::{Deserialize, Serialize};
 
 use super::{Caller, Service, identifier, now};

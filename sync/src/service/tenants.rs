@@ -1,8 +1,8 @@
 //! Tenants: creation with fresh keys, the public key bundle, key rotation and
 //! retirement, API keys, and deletion by crypto-shredding.
 
-use faceseal_core::seal::{self, KeyId, SecurityLevel, TenantSecretKey};
-use faceseal_core::template::{IomParams, MatchThreshold, TEMPLATE_FORMAT_VERSION};
+use faceseal_protect::seal::{self, KeyId, SecurityLevel, TenantSecretKey};
+use faceseal_protect::template::{IomParams, MatchThreshold, TEMPLATE_FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

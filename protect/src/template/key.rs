@@ -128,6 +128,8 @@ impl TemplateKey {
         ))
     }
 
+    /// The projection seed, for the stolen-key attack only.
+    #[cfg(feature = "evaluation")]
     pub(crate) fn seed(&self) -> &[u8; 32] {
         &self.seed
     }

@@ -29,11 +29,13 @@
 //! assert!(score.is_match(MatchThreshold::DEFAULT));
 //! ```
 
+#[cfg(feature = "evaluation")]
 pub mod attack;
 mod error;
 mod format;
 mod iom;
 mod key;
+#[cfg(feature = "evaluation")]
 pub mod metrics;
 mod params;
 
@@ -43,6 +45,7 @@ pub use format::{
     TEMPLATE_MAGIC, TemplateScore, compare,
 };
 pub use key::{MAX_SUBJECT_ID_LEN, TemplateKey, TemplateSecret};
+#[cfg(feature = "evaluation")]
 pub use metrics::{cross_key_score, linkability_dsys, linkability_dsys_with};
 pub use params::{IomParams, MAX_HASHES, MAX_WINDOW, MatchThreshold, TemplateScheme};
 
