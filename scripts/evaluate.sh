@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: build the command-line tool and measure faceseal on the
 # evaluation data: LFW verification, detection, liveness on the NUAA train
-# split, and per-stage speed. Prints every figure the README quotes.
+# split, and per-stage speed. Measures every figure of figures.json that
+# `scripts/figures.py list` marks `main`, checks them against the committed
+# file, and prints a one-run speed comparison with onnxruntime.
 #
 # Needs FACESEAL_MODEL_DIR and FACESEAL_DATA_DIR, as scripts/test-all.sh.
 # PROFILE=release gives the speed figures of an optimised build (a second,
@@ -23,26 +25,18 @@ dir=${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo "$p
 faceseal="$dir/faceseal"
 
 step() { echo; echo "== $*"; }
-step "faceseal eval lfw --data $data/lfw"
-"$faceseal" eval lfw --data "$data/lfw"
-step "faceseal eval detect --pos $data/lfw/images --neg $data/negatives"
-"$faceseal" eval detect --pos "$data/lfw/images" --neg "$data/negatives"
-step "faceseal --det-size 640 eval detect --counts $data/multiface/annotations.json"
-"$faceseal" --det-size 640 eval detect --counts "$data/multiface/annotations.json"
-step "faceseal eval nuaa --data $data/nuaa --split train"
-"$faceseal" eval nuaa --data "$data/nuaa" --split train
-step "faceseal eval nuaa --data $data/nuaa --split train --burst 5"
-"$faceseal" eval nuaa --data "$data/nuaa" --split train --burst 5
-sr=$data/screen_replay
-step "faceseal eval liveness --burst 5 on $sr (reported, never tuned on)"
-"$faceseal" eval liveness --burst 5 \
-  --live "$sr/apfol/real" --live "$sr/jtboing/real" --live "$sr/trickyf0x/real" \
-  --spoof "$sr/apfol/fake" --spoof "$sr/jtboing/fake" --spoof "$sr/trickyf0x/fake"
-step "faceseal bench --images $data/nuaa/ClientRaw --limit 150 --burst 15 ($profile build)"
-"$faceseal" bench --images "$data/nuaa/ClientRaw" --limit 150 --burst 15
-step "faceseal bench --images $data/nuaa/ClientRaw --limit 200 ($profile build), against onnxruntime on the same frames"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Every figure of the main evaluation, measured afresh into a scratch
+# figures file (each command and its values are printed as it goes), then
+# compared with the committed figures.json: an accuracy figure that moved
+# beyond its tolerance fails the job. Speed figures are printed only.
+step "scripts/figures.py run --main"
+FACESEAL_BIN=$dir FACESEAL_BUILD="$([ "$profile" = dev ] && echo test || echo "$profile") build" \
+  python3 scripts/figures.py run --main --into "$tmp/figures.json"
+step "scripts/figures.py check --against the fresh figures"
+python3 scripts/figures.py check --against "$tmp/figures.json"
+step "faceseal bench --images $data/nuaa/ClientRaw --limit 200 ($profile build), against onnxruntime on the same frames"
 "$faceseal" bench --images "$data/nuaa/ClientRaw" --limit 200 --json > "$tmp/faceseal.json"
 python3 scripts/bench_onnxruntime.py "$data/nuaa/ClientRaw" ${FACESEAL_MODEL_DIR//:/ } --limit 200 --json > "$tmp/onnxruntime.json"
 python3 - "$tmp/faceseal.json" "$tmp/onnxruntime.json" <<'PY'

@@ -1,0 +1,571 @@
+#!/usr/bin/env python3
+"""Figures as data: every figure README.md quotes lives in figures.json, with the
+command that produced it, the machine and the date; README.md's figure tables
+are generated from that file, so a figure without a command cannot appear.
+
+    scripts/figures.py list                       the figures, their kind and command
+    scripts/figures.py run ID... [--into FILE]    run each figure's command, store its values
+    scripts/figures.py run --main [--into FILE]   the figures the main evaluation measures
+    scripts/figures.py render                     rewrite README.md's generated tables
+    scripts/figures.py check [--against FILE]     README.md's tables are the rendering of
+                                                  figures.json; with --against, a fresh
+                                                  measurement agrees with it
+
+Kinds: an `accuracy` figure must come out the same on any machine (within its
+stated tolerance), so `check --against` compares it; a `speed` figure depends on
+the machine and the load, so it is stored with the machine and only printed.
+
+Needs FACESEAL_MODEL_DIR and FACESEAL_DATA_DIR for `run`; FACESEAL_BIN (default
+target/debug) is where the `faceseal` binary is; FACESEAL_BUILD names the build
+(default: from FACESEAL_BIN) and FACESEAL_FIGURES_NOTE adds a note to what is run
+(for instance the machine's load). Exit codes: 0 success, 1 a check
+failed, 2 usage, 3 a figure's command failed.
+"""
+
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIGURES = ROOT / "figures.json"
+README = ROOT / "README.md"
+
+
+# ---------------------------------------------------------------- commands
+
+
+def faceseal(*args):
+    """A `faceseal` command line: shown with DATA, run with the real paths."""
+    return ["faceseal", "--json", *args]
+
+
+def percent(x):
+    return 100.0 * x
+
+
+def fused(report, scheme, level="Standard"):
+    for s in report["crossval"]["schemes"]:
+        if s["name"].startswith(scheme):
+            for cue in s["cues"]:
+                if cue["cue"] == f"fused decision, {level}":
+                    return cue
+    raise KeyError(f"{scheme} / {level}")
+
+
+def method(report, name):
+    for m in report["methods"]:
+        if name in m["method"]:
+            return m
+    raise KeyError(name)
+
+
+def parse_lfw(r):
+    return {
+        "accuracy_pct": percent(r["accuracy"]),
+        "accuracy_std_pct": percent(r["accuracy_std"]),
+        "tar_at_far_1e3_pct": percent(r["tar_at_far_1e3"]),
+        "failures_to_detect": r["failures_to_detect"],
+        "pictures": r["n_images"],
+        "pairs": r["n_pairs"],
+    }
+
+
+def parse_lfw_protected(r):
+    p = r["protected"]
+    return {
+        "accuracy_pct": percent(p["accuracy"]),
+        "accuracy_std_pct": percent(p["accuracy_std"]),
+        "tar_at_far_1e3_pct": percent(p["tar_at_far_1e3"]),
+    }
+
+
+def parse_lfw_split(r):
+    return {
+        "accuracy_pct": percent(r["accuracy"]),
+        "accuracy_std_pct": percent(r["accuracy_std"]),
+        "tar_at_far_1e3_pct": percent(r["tar_at_far_1e3"]),
+        "encrypted_decisions": r["encrypted_decisions"],
+        "mismatches": r["mismatches"],
+    }
+
+
+def parse_detect(r):
+    return {
+        "recall_pct": percent(r["recall"]),
+        "pictures": r["n_pos"],
+        "found": r["n_pos"] - len(r["missed"]),
+        "negatives": r["n_neg"],
+        "false_positives": len(r["false_positive_images"]),
+        "false_positive_pct": percent(r["false_positive_rate"]),
+    }
+
+
+def parse_counts(r):
+    return {"exact": r["exact_counts"], "photos": len(r["counts"])}
+
+
+def parse_nuaa(r):
+    return {
+        "apcer_pct": percent(r["apcer"]),
+        "bpcer_pct": percent(r["bpcer"]),
+        "acer_pct": percent(r["acer"]),
+        "eer_pct": percent(r["eer"]),
+        "eer_threshold": r["eer_threshold"],
+    }
+
+
+def parse_nuaa_burst(r):
+    out = {}
+    for key, scheme in (("person", "leave one person out"), ("condition", "leave one condition out")):
+        cue = fused(r, scheme)
+        out.update(
+            {
+                f"{key}_live_refused": cue["live_refused"],
+                f"{key}_live": cue["live"],
+                f"{key}_bpcer_pct": percent(cue["bpcer"]),
+                f"{key}_bpcer_worst_pct": percent(cue["bpcer_worst"]),
+                f"{key}_attacks_accepted": cue["attacks_accepted"],
+                f"{key}_attacks": cue["attacks"],
+                f"{key}_apcer_pct": percent(cue["apcer"]),
+            }
+        )
+    s = r["through_sessions"]
+    out.update(
+        {
+            "sessions_bursts": s["bursts"],
+            "sessions_identical": s["identical"],
+            "sessions_sealed": s["sealed"],
+            "sessions_refused": s["refused"],
+        }
+    )
+    return out
+
+
+def parse_replay(r):
+    burst = method(r, "fused")
+    frame = method(r, "single frame")
+    return {
+        "bursts_accepted": burst["attacks_accepted"],
+        "attack_bursts": burst["n_attack"],
+        "burst_apcer_pct": percent(burst["apcer"]),
+        "live_refused": burst["live_refused"],
+        "live_bursts": burst["n_live"],
+        "burst_bpcer_pct": percent(burst["bpcer"]),
+        "frame_apcer_pct": percent(frame["apcer"]),
+        "frame_bpcer_pct": percent(frame["bpcer"]),
+    }
+
+
+def parse_bench_burst(r):
+    f = r["latency_after_last_frame"]
+    return {"median_ms": f["median_ms"], "p90_ms": f["p90_ms"]}
+
+
+def parse_session(r):
+    out = {}
+    for run in r["runs"]:
+        w = run["workers"]
+        out[f"w{w}_push_ms"] = run["push_frame"]["median_ms"]
+        out[f"w{w}_push_p90_ms"] = run["push_frame"]["p90_ms"]
+        out[f"w{w}_finish_ms"] = run["finish_sealed"]["median_ms"]
+        out[f"w{w}_last_frame_ms"] = run["last_frame_to_envelope"]["median_ms"]
+        out[f"w{w}_last_frame_p90_ms"] = run["last_frame_to_envelope"]["p90_ms"]
+        out[f"w{w}_ratio"] = run["latency_ratio"]
+    return out
+
+
+GOLDEN_INPUTS = re.compile(
+    r"inputs against the reference \(max abs / mean abs\): detector ([\d.]+) / ([\d.]+), "
+    r"liveness ([\d.]+) / ([\d.]+), embedder ([\d.]+) / ([\d.]+)"
+)
+GOLDEN_MODELS = re.compile(
+    r"worst relative error: detector ([\d.e+-]+), liveness ([\d.e+-]+), embedder ([\d.e+-]+)"
+)
+
+
+def parse_golden(text):
+    inputs = GOLDEN_INPUTS.search(text)
+    models = GOLDEN_MODELS.search(text)
+    if not inputs or not models:
+        raise ValueError("the golden test printed no figures")
+    v = [float(x) for x in inputs.groups()]
+    m = [float(x) for x in models.groups()]
+    return {
+        "detector_max": v[0], "detector_mean": v[1],
+        "liveness_max": v[2], "liveness_mean": v[3],
+        "embedder_max": v[4], "embedder_mean": v[5],
+        "detector_rel": m[0], "liveness_rel": m[1], "embedder_rel": m[2],
+    }
+
+
+def parse_cross_person(r):
+    out = {}
+    for threshold, t in r["thresholds"].items():
+        key = threshold.replace("0.", "t")
+        c = t["counts"]
+        out[f"{key}_matched"] = c["match"]
+        out[f"{key}_decided"] = c["match"] + c["no-match"]
+        out[f"{key}_false_match_pct"] = percent(t["false_match_rate"])
+    return out
+
+
+def parse_engine_load(text):
+    def grab(pattern):
+        m = re.search(pattern, text)
+        if not m:
+            raise ValueError(f"engine_load printed no {pattern!r}")
+        return [float(x) for x in m.groups()]
+
+    ok, busy, timeout, _ = grab(r"results: (\d+) ok, (\d+) busy, (\d+) timeout, (\d+) other")
+    (rate,) = grab(r"throughput: ([\d.]+) results/s")
+    p50, p99, _ = grab(r"latency of results: +p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms")
+    _, _, latest = grab(r"latency of all calls: p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms")
+    (late,) = grab(r"calls returning after their deadline: (\d+)")
+    return {
+        "results_per_s": rate, "p50_ms": p50, "p99_ms": p99, "latest_ms": latest,
+        "calls": int(ok + busy + timeout), "timeouts": int(timeout), "late": int(late),
+    }
+
+
+ENGINE_PICTURE = "DATA/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg"
+
+
+def sr(kind):
+    base = "DATA/screen_replay"
+    return [x for who in ("apfol", "jtboing", "trickyf0x") for x in (f"--{'live' if kind == 'real' else 'spoof'}", f"{base}/{who}/{kind}")]
+
+
+# A figure: its command (DATA and MODELS stand for the directories), how its
+# values are read from the command's output, its kind, whether the main
+# evaluation measures it, and the tolerance of each accuracy value.
+SPECS = {
+    "lfw": dict(
+        command=faceseal("eval", "lfw", "--data", "DATA/lfw"),
+        parse=parse_lfw, kind="accuracy", main=True,
+        tolerance={"*_pct": 0.06, "failures_to_detect": 0},
+    ),
+    "lfw_protected": dict(
+        command=faceseal("eval", "lfw", "--data", "DATA/lfw", "--protected"),
+        parse=parse_lfw_protected, kind="accuracy", main=False, minutes=10,
+        tolerance={"*_pct": 0.06},
+    ),
+    "lfw_split": dict(
+        command=faceseal("eval", "lfw-split", "--data", "DATA/lfw"),
+        parse=parse_lfw_split, kind="accuracy", main=False, minutes=20,
+        tolerance={"*_pct": 0.06, "mismatches": 0},
+    ),
+    "detect": dict(
+        command=faceseal("eval", "detect", "--pos", "DATA/lfw/images", "--neg", "DATA/negatives"),
+        parse=parse_detect, kind="accuracy", main=True, tolerance={"*": 1},
+    ),
+    "multiface_640": dict(
+        command=faceseal("--det-size", "640", "eval", "detect", "--counts", "DATA/multiface/annotations.json"),
+        parse=parse_counts, kind="accuracy", main=True, tolerance={"*": 0},
+    ),
+    "multiface_320": dict(
+        command=faceseal("eval", "detect", "--counts", "DATA/multiface/annotations.json"),
+        parse=parse_counts, kind="accuracy", main=True, tolerance={"*": 1},
+    ),
+    "nuaa": dict(
+        command=faceseal("eval", "nuaa", "--data", "DATA/nuaa", "--split", "train"),
+        parse=parse_nuaa, kind="accuracy", main=True, tolerance={"*_pct": 0.3, "eer_threshold": 0.01},
+    ),
+    "nuaa_burst": dict(
+        command=faceseal("eval", "nuaa", "--data", "DATA/nuaa", "--split", "train", "--burst", "5", "--through-sessions"),
+        parse=parse_nuaa_burst, kind="accuracy", main=True, tolerance={"*_pct": 2.0, "*": 1},
+    ),
+    "screen_replay": dict(
+        command=faceseal("eval", "liveness", "--burst", "5", *sr("real"), *sr("fake")),
+        parse=parse_replay, kind="accuracy", main=True, tolerance={"*_pct": 2.0, "*": 1},
+    ),
+    "nuaa_cross_person": dict(
+        command=["scripts/nuaa_cross_person.py", "--json"],
+        parse=parse_cross_person, kind="accuracy", main=False, minutes=4,
+        tolerance={"*_pct": 3.0, "*": 1},
+    ),
+    "bench_burst": dict(
+        command=faceseal("bench", "--images", "DATA/nuaa/ClientRaw", "--limit", "150", "--burst", "15"),
+        parse=parse_bench_burst, kind="speed", main=True,
+    ),
+    "session_latency": dict(
+        command=faceseal("bench", "--images", "DATA/nuaa/ClientRaw", "--limit", "150", "--session", "5"),
+        parse=parse_session, kind="speed", main=False, minutes=2,
+    ),
+    "session_workers": dict(
+        command=faceseal("bench", "--images", "DATA/nuaa/ClientRaw", "--limit", "100", "--session", "5", "--workers", "1,2"),
+        parse=parse_session, kind="speed", main=False, minutes=3,
+    ),
+    "engine_load": dict(
+        command=["examples/engine_load", ENGINE_PICTURE, "64", "30", "150"],
+        parse=parse_engine_load, kind="speed", main=False, text=True, minutes=1,
+    ),
+    "engine_load_1s": dict(
+        command=["examples/engine_load", ENGINE_PICTURE, "64", "20", "1000"],
+        parse=parse_engine_load, kind="speed", main=False, text=True, minutes=1,
+    ),
+    "golden": dict(
+        command=["cargo", "test", "--locked", "--workspace", "--test", "golden", "--", "--nocapture"],
+        parse=parse_golden, kind="accuracy", main=False, text=True, minutes=2,
+        tolerance={"*_max": 1.0, "*_mean": 0.05, "*_rel": 1e-4},
+    ),
+    "speed": dict(
+        command=["scripts/figures.py", "speed-runs", "5"],
+        parse=None, kind="speed", main=False, minutes=6,
+    ),
+}
+
+
+# ---------------------------------------------------------------- machine
+
+
+def machine():
+    model, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else platform.machine()
+    return f"{os.cpu_count()}-core {model} ({isa})"
+
+
+def expand(argv):
+    data = os.environ.get("FACESEAL_DATA_DIR")
+    if not data:
+        raise SystemExit(usage("set FACESEAL_DATA_DIR"))
+    out = []
+    for a in argv:
+        a = a.replace("DATA", data, 1) if a.startswith("DATA") else a
+        out.append(a)
+    if out[0] in ("faceseal", "examples/engine_load"):
+        # Built by `cargo build --workspace --all-targets` (the test build)
+        # or its --release form, in FACESEAL_BIN.
+        out[0] = str(Path(os.environ.get("FACESEAL_BIN", ROOT / "target" / "debug")) / out[0])
+    elif out[0].startswith("scripts/"):
+        out[:1] = [sys.executable, str(ROOT / out[0])]
+    return out
+
+
+def usage(message):
+    print(f"figures.py: {message}", file=sys.stderr)
+    return 2
+
+
+def run_command(fid, spec):
+    argv = expand(spec["command"])
+    shown = " ".join(spec["command"])
+    eta = f" (about {spec['minutes']} min)" if "minutes" in spec else ""
+    print(f"== {fid}: {shown}{eta}", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    proc = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE if spec.get("text") else None, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr or "")
+        print(f"figures.py: {fid}: the command exited {proc.returncode}", file=sys.stderr)
+        raise SystemExit(3)
+    output = proc.stdout + (proc.stderr or "")
+    if spec["parse"] is None:
+        values = json.loads(proc.stdout)
+    elif spec.get("text"):
+        values = spec["parse"](output)
+    else:
+        values = spec["parse"](json.loads(proc.stdout))
+    print(f"   {time.monotonic() - start:.0f} s: " + ", ".join(f"{k} {fmt(v)}" for k, v in values.items()), file=sys.stderr)
+    return {
+        "command": shown,
+        "kind": spec["kind"],
+        "machine": machine(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "build": os.environ.get("FACESEAL_BUILD", "test build" if "debug" in argv[0] else "release build"),
+        "values": values,
+        **({"note": os.environ["FACESEAL_FIGURES_NOTE"]} if os.environ.get("FACESEAL_FIGURES_NOTE") else {}),
+    }
+
+
+def fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def load(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return {"figures": {}}
+
+
+def save(path, doc):
+    doc["figures"] = dict(sorted(doc["figures"].items()))
+    Path(path).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+
+
+# ---------------------------------------------------------------- speed runs
+
+
+def speed_runs(n):
+    """Five interleaved runs of the one-thread bench (chip + mirror, single
+    chip) and of onnxruntime on the same frames: medians of the run medians."""
+    data = os.environ["FACESEAL_DATA_DIR"]
+    models = os.environ["FACESEAL_MODEL_DIR"].replace(":", " ").split()
+    bench = expand(faceseal("bench", "--images", "DATA/nuaa/ClientRaw", "--limit", "200"))
+    ort = [sys.executable, str(ROOT / "scripts" / "bench_onnxruntime.py"), f"{data}/nuaa/ClientRaw", *models, "--limit", "200", "--json"]
+    runs = {"mirror": [], "single": [], "onnxruntime": []}
+    for i in range(n):
+        for name, argv in (("mirror", bench), ("single", bench + ["--no-mirror"]), ("onnxruntime", ort)):
+            print(f"   run {i + 1}/{n}: {name}", file=sys.stderr, flush=True)
+            out = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, check=True, text=True).stdout
+            runs[name].append(json.loads(out))
+    values = {"runs": n}
+    for name, reports in runs.items():
+        for stage in ("decode", "detect", "align", "liveness", "embed", "total"):
+            values[f"{name}_{stage}_ms"] = statistics.median(r["stages"][stage]["median_ms"] for r in reports)
+        values[f"{name}_total_p90_ms"] = statistics.median(r["stages"]["total"]["p90_ms"] for r in reports)
+        values[f"{name}_total_min_ms"] = min(r["stages"]["total"]["median_ms"] for r in reports)
+        values[f"{name}_total_max_ms"] = max(r["stages"]["total"]["median_ms"] for r in reports)
+        values[f"{name}_peak_rss_mb"] = statistics.median(r["peak_rss_mb"] for r in reports)
+    values["ratio"] = values["mirror_total_ms"] / values["onnxruntime_total_ms"]
+    print(json.dumps(values))
+
+
+# ---------------------------------------------------------------- README
+
+
+def tolerance_of(spec, key):
+    tol = spec.get("tolerance", {})
+    for pattern, value in tol.items():
+        if re.fullmatch(pattern.replace("*", ".*"), key):
+            return value
+    return 0
+
+
+def v(doc, ref):
+    fid, _, key = ref.partition(".")
+    try:
+        return doc["figures"][fid]["values"][key]
+    except KeyError:
+        raise SystemExit(usage(f"figures.json has no {ref}: run `scripts/figures.py run {fid}`"))
+
+
+def render_text(template, doc):
+    """`{id.key:format}` is the value; `{id:command}`, `{id:machine}`,
+    `{id:date}` and `{id:build}` what figures.json says of the figure."""
+
+    def sub(m):
+        ref, spec = m.group(1), m.group(2) or ""
+        if spec in (":command", ":machine", ":date", ":build", ":note") and "." not in ref:
+            fig = doc["figures"].get(ref)
+            if fig is None:
+                raise SystemExit(usage(f"figures.json has no {ref}"))
+            text = fig.get(spec[1:], "")
+            if spec == ":note":
+                return f"; {text}" if text else ""
+            if spec == ":command":
+                text = text.replace("faceseal --json ", "faceseal ")
+                return f"`{text}`"
+            return text
+        value = v(doc, ref)
+        if spec.startswith(":,"):
+            return f"{value:,}"
+        return format(value, spec[1:]) if spec else str(value)
+
+    return re.sub(r"\{([a-z0-9_]+(?:\.[a-z0-9_]+)?)(:[^}]*)?\}", sub, template)
+
+
+def tables():
+    return {name: (ROOT / "scripts" / "figures" / f"{name}.md").read_text() for name in ("main", "speed", "load")}
+
+
+BLOCK = re.compile(r"(<!-- figures:(\w+) -->\n)(.*?)(<!-- /figures:\2 -->)", re.S)
+
+
+def rendered_readme(doc):
+    templates = tables()
+    text = README.read_text()
+
+    def sub(m):
+        name = m.group(2)
+        if name not in templates:
+            raise SystemExit(usage(f"README.md has an unknown figures block {name}"))
+        return m.group(1) + render_text(templates[name], doc) + m.group(4)
+
+    return BLOCK.sub(sub, text)
+
+
+def check(against):
+    doc = load(FIGURES)
+    failures = []
+    for fid, fig in doc["figures"].items():
+        for field in ("command", "kind", "machine", "date", "values"):
+            if field not in fig:
+                failures.append(f"{fid}: no {field}")
+    if rendered_readme(doc) != README.read_text():
+        failures.append("README.md's figure tables differ from figures.json: run scripts/figures.py render")
+    if against:
+        fresh = load(against)
+        for fid, fig in fresh["figures"].items():
+            if fig["kind"] != "accuracy":
+                continue
+            old = doc["figures"].get(fid)
+            if old is None:
+                failures.append(f"{fid}: measured but not in figures.json")
+                continue
+            for key, value in fig["values"].items():
+                tol = tolerance_of(SPECS[fid], key)
+                if key not in old["values"] or abs(value - old["values"][key]) > tol:
+                    failures.append(f"{fid}.{key}: measured {fmt(value)}, figures.json says {fmt(old['values'].get(key))} (tolerance {tol})")
+    for f in failures:
+        print(f"figures.py: {f}", file=sys.stderr)
+    if not failures:
+        print(f"figures: {len(doc['figures'])} figures, README.md tables generated from them" + (", fresh accuracy figures agree" if against else ""))
+    return 1 if failures else 0
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    into = FIGURES
+    if "--into" in rest:
+        i = rest.index("--into")
+        into = Path(rest[i + 1])
+        rest = rest[:i] + rest[i + 2:]
+    if cmd == "list":
+        for fid, spec in SPECS.items():
+            print(f"{fid:<16} {spec['kind']:<9} {'main' if spec['main'] else 'own  '} {' '.join(spec['command'])}")
+        return 0
+    if cmd == "speed-runs":
+        speed_runs(int(rest[0]) if rest else 5)
+        return 0
+    if cmd == "run":
+        ids = [f for f, s in SPECS.items() if s["main"]] if rest == ["--main"] else rest
+        unknown = [f for f in ids if f not in SPECS]
+        if not ids or unknown:
+            return usage(f"unknown figure {' '.join(unknown)}; `scripts/figures.py list` names them")
+        doc = load(into)
+        for fid in ids:
+            doc["figures"][fid] = run_command(fid, SPECS[fid])
+            save(into, doc)
+        return 0
+    if cmd == "render":
+        README.write_text(rendered_readme(load(FIGURES)))
+        return 0
+    if cmd == "check":
+        against = None
+        if "--against" in rest:
+            against = rest[rest.index("--against") + 1]
+        return check(against)
+    return usage(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
