@@ -17,7 +17,9 @@
 //!    acknowledged is there;
 //! 4. last, four clients send random API keys while one legitimate client
 //!    verifies: wrong credentials refused per second, and what the
-//!    legitimate client got meanwhile (all share the loopback address).
+//!    legitimate client got meanwhile (all share the loopback address, so
+//!    the address is soon over its failure limit; the legitimate client's
+//!    genuine key is served nonetheless).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -637,9 +639,10 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
     .await?;
     println!("audit chain after the crash: {chain}");
 
-    // Last (its per-address lockout would starve the phases after it): wrong
-    // credentials from four clients while one legitimate client verifies. All
-    // of them share 127.0.0.1, as clients behind one proxy share its address.
+    // Last (the guessers' CPU and the address they lock would disturb the
+    // phases after it): wrong credentials from four clients while one
+    // legitimate client verifies. All of them share 127.0.0.1, as clients
+    // behind one proxy share its address.
     let addr = server.addr;
     let guessing = Arc::new(AtomicBool::new(true));
     let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -281,7 +281,11 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
                 per_address: auth_failures_per_address,
                 ..ThrottleLimits::default()
             };
+            let known = service.api_key_hashes().await?;
             let state = AppState::with_throttle(service, Some(admin_token_hash(&token)), throttle);
+            for (handle, secret_hash) in known {
+                state.throttle.known_api_key(&handle, secret_hash);
+            }
             drop(token);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -9,6 +9,14 @@
 //! guessing from costing real traffic its slots). Behind a proxy every
 //! client has the proxy's address: the per-address limit then applies to
 //! the proxy as a whole, so size it, or rely on the per-credential one.
+//!
+//! The limits protect resources, not secrets: an API key has 256 random
+//! bits, so no rate of guessing finds one. A request that presents an API
+//! key this instance knows to be genuine (checked from memory, one SHA-256,
+//! before anything else) is therefore served even when its address or its
+//! handle is over the limit: guessers sharing a client's address (behind a
+//! proxy, a NAT) or knowing its handle cannot lock that client out. Wrong
+//! credentials from that address still get the cheap `429`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +24,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, header};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Keys tracked at once; when full, those whose window ended are dropped,
 /// and if none has, new keys are not tracked (addresses still are limited
@@ -61,6 +71,11 @@ struct Count {
 pub struct AuthThrottle {
     limits: ThrottleLimits,
     counts: Mutex<HashMap<ThrottleKey, Count>>,
+    /// API keys known to be genuine: handle → SHA-256 of the secret (what
+    /// the database keeps). Learned at start, when a key is issued, and when
+    /// one authenticates; a key deleted since is only let past the throttle,
+    /// then refused by the authentication proper.
+    genuine: Mutex<HashMap<String, [u8; 32]>>,
 }
 
 impl AuthThrottle {
@@ -68,7 +83,47 @@ impl AuthThrottle {
         AuthThrottle {
             limits,
             counts: Mutex::new(HashMap::new()),
+            genuine: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Remembers an API key known to be genuine, by its handle and the
+    /// SHA-256 of its secret.
+    pub fn known_api_key(&self, handle: &str, secret_hash: [u8; 32]) {
+        let mut genuine = self.genuine.lock().unwrap_or_else(|p| p.into_inner());
+        if genuine.len() < MAX_TRACKED || genuine.contains_key(handle) {
+            genuine.insert(handle.to_owned(), secret_hash);
+        }
+    }
+
+    /// Remembers an API key that was just issued or authenticated.
+    pub fn genuine_api_key(&self, api_key: &str) {
+        if let Some((handle, secret)) = api_key_parts(api_key) {
+            self.known_api_key(handle, Sha256::digest(secret.as_bytes()).into());
+        }
+    }
+
+    /// Whether the request presents an API key known to be genuine.
+    pub fn presents_genuine(&self, headers: &HeaderMap) -> bool {
+        let Some((handle, secret)) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(api_key_parts)
+        else {
+            return false;
+        };
+        let Some(expected) = self
+            .genuine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(handle)
+            .copied()
+        else {
+            return false;
+        };
+        let presented: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        bool::from(presented.ct_eq(&expected))
     }
 
     fn limit(&self, key: &ThrottleKey) -> u32 {
@@ -140,6 +195,12 @@ impl AuthThrottle {
     }
 }
 
+/// The handle and secret of `fsk_<handle>_<secret>`.
+fn api_key_parts(api_key: &str) -> Option<(&str, &str)> {
+    let mut parts = api_key.strip_prefix("fsk_")?.splitn(2, '_');
+    Some((parts.next()?, parts.next()?))
+}
+
 /// The keys of a request: its credential's handle, if it has one, and the
 /// client's address, if known.
 pub fn keys_of(headers: &HeaderMap, peer: Option<SocketAddr>) -> Vec<ThrottleKey> {
@@ -196,6 +257,32 @@ mod tests {
         assert_eq!(t.retry_after_at(later, &cred), None);
         t.failed_at(later, &cred);
         assert_eq!(t.retry_after_at(later, &cred), None, "a new window");
+    }
+
+    #[test]
+    fn only_a_genuine_api_key_is_known() {
+        let t = AuthThrottle::new(ThrottleLimits::default());
+        let handle = "ab".repeat(16);
+        let key = format!("fsk_{handle}_{}", "01".repeat(32));
+        let presenting = |credential: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, credential.parse().unwrap());
+            t.presents_genuine(&h)
+        };
+        assert!(!presenting(&format!("Bearer {key}")), "not learned yet");
+        t.genuine_api_key(&key);
+        assert!(presenting(&format!("Bearer {key}")));
+        assert!(!presenting(&format!(
+            "Bearer fsk_{handle}_{}",
+            "02".repeat(32)
+        )));
+        assert!(!presenting(&format!(
+            "Bearer fsk_{}_{}",
+            "cd".repeat(16),
+            "01".repeat(32)
+        )));
+        assert!(!presenting(&format!("Capture {key}")));
+        assert!(!presenting("Bearer admin"));
     }
 
     #[test]

@@ -242,11 +242,9 @@ async fn concurrent_attempts_cannot_exceed_the_budget() {
     }
 }
 
-/// Finding 5: wrong API-key guesses were answered without limit, taking
-/// real traffic's slots. A credential or address over its budget is
-/// refused from memory, before its body is even read.
-#[tokio::test]
-async fn failed_authentications_are_throttled_before_any_work() {
+/// A server allowing 5 failures per credential and 20 per address a
+/// minute, and its tenant.
+async fn throttled_server() -> (TestServer, Tenant) {
     let limits = ThrottleLimits {
         per_credential: 5,
         per_address: 20,
@@ -254,6 +252,15 @@ async fn failed_authentications_are_throttled_before_any_work() {
     };
     let s = TestServer::start_throttled(Backend::Sqlite, limits).await;
     let t = s.tenant("acme", json!({})).await;
+    (s, t)
+}
+
+/// Finding 5: wrong API-key guesses were answered without limit, taking
+/// real traffic's slots. A credential or address over its budget is
+/// refused from memory, before its body is even read.
+#[tokio::test]
+async fn failed_authentications_are_throttled_before_any_work() {
+    let (s, t) = throttled_server().await;
     let mut c = s.client();
     let handle = t.api_key.split('_').nth(1).unwrap().to_owned();
     let guess = |n: u8| format!("fsk_{handle}_{}", format!("{n:02x}").repeat(32));
@@ -296,12 +303,89 @@ async fn failed_authentications_are_throttled_before_any_work() {
     }
     // 5 failures of the first handle + 15 random ones make the address's 20.
     assert_eq!(refused_at, Some(15));
+    let key = format!("fsk_{}_{}", faceseal_sync::random::id(), "00".repeat(32));
     refused(
-        &c.get("/v1/bundle", Some(&other)).await.unwrap(),
+        &c.get("/v1/bundle", Some(&key)).await.unwrap(),
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_auth_failures",
     );
+    // Genuine keys are still served from the address, even the one whose
+    // handle is over its own budget: guessing them is hopeless, so the
+    // limit must not lock their clients out.
+    for genuine in [&other, &t.api_key] {
+        assert_eq!(
+            c.get("/v1/bundle", Some(genuine)).await.unwrap().status,
+            StatusCode::OK
+        );
+    }
     assert!(started.elapsed() < Duration::from_secs(10));
+    s.stop().await;
+}
+
+/// Guessers sharing a legitimate client's address (behind a proxy, a NAT,
+/// on loopback here) lock the address out, not the client: while they
+/// guess at full speed, the client's genuine API key keeps being served
+/// from the same address, and the guesses keep getting the cheap 429.
+#[tokio::test]
+async fn guessers_sharing_an_address_do_not_lock_out_a_genuine_client() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (s, t) = throttled_server().await;
+    let guessing = Arc::new(AtomicBool::new(true));
+    let (unauthorized, throttled) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let guessers: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = s.client();
+            let guessing = Arc::clone(&guessing);
+            let (unauthorized, throttled) = (Arc::clone(&unauthorized), Arc::clone(&throttled));
+            tokio::spawn(async move {
+                while guessing.load(Ordering::Relaxed) {
+                    let key = format!(
+                        "fsk_{}_{}",
+                        faceseal_sync::random::id(),
+                        hex::encode(faceseal_sync::random::bytes::<32>())
+                    );
+                    let r = c.get("/v1/bundle", Some(&key)).await.unwrap();
+                    match r.status {
+                        StatusCode::UNAUTHORIZED => unauthorized.fetch_add(1, Ordering::Relaxed),
+                        StatusCode::TOO_MANY_REQUESTS => throttled.fetch_add(1, Ordering::Relaxed),
+                        other => panic!("a guess answered {other}"),
+                    };
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while throttled.load(Ordering::Relaxed) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never throttled"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The address is over its budget; the genuine client reads and writes.
+    let mut c = s.client();
+    for n in 0..30 {
+        let r = c.get("/v1/bundle", t.key()).await.unwrap();
+        assert_eq!(r.status, StatusCode::OK, "read {n}");
+        let r = c
+            .post_json(
+                "/v1/subjects",
+                t.key(),
+                json!({"subject_id": format!("s{n}")}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, StatusCode::CREATED, "write {n}");
+    }
+    guessing.store(false, Ordering::Relaxed);
+    for g in guessers {
+        g.await.unwrap();
+    }
+    // Past the address's budget (and the few guesses already in flight when
+    // it ran out), every guess got the 429 from memory.
+    assert!(unauthorized.load(Ordering::Relaxed) <= 20 + 4);
+    assert!(throttled.load(Ordering::Relaxed) > 30);
     s.stop().await;
 }
 

@@ -16,10 +16,9 @@ pub async fn create_tenant(
     State(state): State<AppState>,
     ApiJson(new): ApiJson<NewTenant>,
 ) -> Result<(StatusCode, Json<CreatedTenant>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(state.service.create_tenant(new).await?),
-    ))
+    let created = state.service.create_tenant(new).await?;
+    state.throttle.genuine_api_key(&created.api_key.0);
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 pub async fn list_tenants(
@@ -69,6 +68,7 @@ pub async fn issue_api_key(
     ApiPath(tenant_id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let key: RevealedSecret = state.service.issue_api_key(&tenant_id).await?;
+    state.throttle.genuine_api_key(&key.0);
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "api_key": key })),

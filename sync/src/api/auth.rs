@@ -39,6 +39,14 @@ fn failed(state: &AppState, parts: &Parts, error: ApiError) -> ApiError {
     error
 }
 
+/// Authenticates an API key; a genuine one is remembered by the throttle,
+/// which then serves it even when its address is over the failure limit.
+async fn authenticated(state: &AppState, api_key: &str) -> Result<Caller, ApiError> {
+    let caller = state.service.authenticate(api_key).await?;
+    state.throttle.genuine_api_key(api_key);
+    Ok(caller)
+}
+
 /// Proof that the request carries the admin token.
 pub struct Admin;
 
@@ -76,7 +84,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let result = match credential(parts, "Bearer") {
-            Some(token) => state.service.authenticate(token).await,
+            Some(token) => authenticated(&state, token).await,
             None => Err(ApiError::Unauthorized),
         };
         result
@@ -100,7 +108,7 @@ where
         let state = AppState::from_ref(state);
         let result = match (credential(parts, "Capture"), credential(parts, "Bearer")) {
             (Some(token), _) => state.service.authenticate_capture(token).await,
-            (None, Some(key)) => state.service.authenticate(key).await,
+            (None, Some(key)) => authenticated(&state, key).await,
             (None, None) => Err(ApiError::Unauthorized),
         };
         result

@@ -157,7 +157,8 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// Refuses, from memory, a request whose credential or address has used
-/// up its failed authentications.
+/// up its failed authentications, unless it presents an API key known to be
+/// genuine.
 async fn refuse_throttled(
     axum::extract::State(throttle): axum::extract::State<Arc<AuthThrottle>>,
     request: axum::extract::Request,
@@ -169,9 +170,12 @@ async fn refuse_throttled(
         .map(|c| c.0);
     let keys = crate::throttle::keys_of(request.headers(), peer);
     match throttle.retry_after(&keys) {
-        Some(retry_after) => {
+        // A genuine API key is served whatever others sent from its address
+        // or under its handle: guessing one is hopeless, and the limit is
+        // there to keep guessers from costing real clients their slots.
+        Some(retry_after) if !throttle.presents_genuine(request.headers()) => {
             crate::error::ApiError::TooManyFailures { retry_after }.into_response()
         }
-        None => next.run(request).await,
+        _ => next.run(request).await,
     }
 }

@@ -206,6 +206,10 @@ pub enum DbError {
     Files(#[source] std::io::Error),
     #[error("database worker stopped")]
     WorkerGone,
+    /// The transaction this change was grouped into failed as a whole
+    /// (SQLite's group commit): nothing of the change committed.
+    #[error("the transaction of this change failed: {0}")]
+    GroupFailed(#[source] std::sync::Arc<DbError>),
     #[error("schema is newer ({found}) than this binary knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
 }
@@ -224,6 +228,14 @@ pub trait Database: Send + Sync {
     /// freed cells are already zeroed). A no-op where the engine offers no
     /// such guarantee (PostgreSQL: see the README on VACUUM).
     fn purge_deleted(&self) -> DbFuture<'_, ()>;
+
+    /// Whether [`Database::batch`] queues its batch at the call, before the
+    /// future is polled, so that batches queued one after another commit (or
+    /// fail) in that order without waiting for each other. The audit chain
+    /// then appends without holding its lock across a commit.
+    fn queues_batches_in_call_order(&self) -> bool {
+        false
+    }
 
     fn backend(&self) -> Backend;
 }

@@ -1,19 +1,72 @@
-//! The embedded backend: one SQLite file in WAL mode with `secure_delete`,
-//! reached through a single connection on the blocking thread pool.
+//! The embedded backend: one SQLite file in WAL mode with `secure_delete`.
 //!
-//! One connection serialises writes, which SQLite does anyway; the work per
-//! statement is small next to opening an envelope.
+//! Writes go to a single writer thread that owns the write connection and
+//! commits them in groups: it takes every change waiting (up to
+//! [`MAX_GROUP`]), runs them in one `BEGIN IMMEDIATE … COMMIT`, each inside
+//! its own `SAVEPOINT` so a change whose guard or expectation fails rolls
+//! back alone, and answers every caller only after the one `COMMIT` (one
+//! `fsync` with `synchronous=FULL` for the whole group). Changes run in the
+//! order they were queued, and [`SqliteDatabase::batch`] queues at the call,
+//! before its future is first polled: changes queued one after another by one
+//! task commit in that order (the audit chain relies on it).
+//!
+//! Reads run on a few read connections (WAL lets them read beside the
+//! writer); a statement that would write (`INSERT … RETURNING`) is sent to
+//! the writer. A caller is answered after its change committed, so its
+//! later reads see it.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use tokio::sync::oneshot;
 
 use super::{Backend, Database, DbError, DbFuture, Row, Stmt, Value};
 
+/// Most changes committed in one transaction: enough to share one `fsync`
+/// among every request a saturated server has in flight, few enough that a
+/// group is a few milliseconds of work.
+const MAX_GROUP: usize = 64;
+
+/// Read connections: reads are short, and the requests running at once are
+/// bounded by the load shedder.
+const READERS: usize = 4;
+
+/// Prepared statements kept per connection: more than the service has.
+const STATEMENT_CACHE: usize = 128;
+
+/// Work for the writer thread.
+enum Job {
+    Batch(Vec<Stmt>, oneshot::Sender<Result<Vec<u64>, DbError>>),
+    /// A statement that writes and returns rows (`… RETURNING`).
+    Query(
+        &'static str,
+        Vec<Value>,
+        oneshot::Sender<Result<Vec<Row>, DbError>>,
+    ),
+    /// Checkpoint and truncate the WAL, outside any transaction.
+    Purge(oneshot::Sender<Result<(), DbError>>),
+    /// Tests: hold the writer until the sender is dropped, so the jobs queued
+    /// meanwhile form one group.
+    #[cfg(test)]
+    Pause(mpsc::Receiver<()>),
+}
+
+/// What one change of a group produced.
+enum Done {
+    Counts(Vec<u64>),
+    Rows(Vec<Row>),
+}
+
 pub struct SqliteDatabase {
-    conn: Arc<Mutex<Connection>>,
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+    /// Groups committed by the writer (tests check how changes were grouped).
+    #[cfg_attr(not(test), allow(dead_code))]
+    commits: Arc<AtomicU64>,
 }
 
 impl ToSql for Value {
@@ -41,8 +94,8 @@ fn read_value(v: ValueRef<'_>) -> Result<Value, DbError> {
 }
 
 impl SqliteDatabase {
-    /// Opens (creating if needed) the database file and brings its schema up
-    /// to date.
+    /// Opens (creating if needed) the database file, brings its schema up
+    /// to date and starts the writer thread.
     pub fn open(path: &Path) -> Result<SqliteDatabase, DbError> {
         owner_only_files(path).map_err(DbError::Files)?;
         let conn = Connection::open_with_flags(
@@ -53,7 +106,8 @@ impl SqliteDatabase {
         )?;
         // secure_delete: deleted content is overwritten with zeros, so a hard
         // delete leaves nothing in free pages. synchronous=FULL: an
-        // acknowledged enrolment survives a crash or power loss.
+        // acknowledged change survives a crash or power loss (the writer
+        // answers only after its group's COMMIT).
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -62,24 +116,241 @@ impl SqliteDatabase {
              PRAGMA busy_timeout = 5000;",
         )?;
         migrate(&conn)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            // query_only: a read connection refuses to write, whatever it is
+            // handed (writes are routed to the writer before that).
+            reader.execute_batch(
+                "PRAGMA query_only = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )?;
+            reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            readers.push(Mutex::new(reader));
+        }
+        let (writer, jobs) = mpsc::channel();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&commits);
+        std::thread::Builder::new()
+            .name("faceseal-sqlite-writer".into())
+            .spawn(move || write_loop(conn, jobs, &counter))
+            .map_err(DbError::Files)?;
         Ok(SqliteDatabase {
-            conn: Arc::new(Mutex::new(conn)),
+            writer,
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+            commits,
         })
     }
 
-    async fn with_conn<T, F>(&self, f: F) -> Result<T, DbError>
+    /// Queues a job for the writer now; the receiver yields its answer.
+    fn submit<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, DbError>>) -> Job,
+    ) -> impl std::future::Future<Output = Result<T, DbError>> + Send + 'static
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        let (reply, answer) = oneshot::channel();
+        let queued = self.writer.send(job(reply)).is_ok();
+        async move {
+            if !queued {
+                return Err(DbError::WorkerGone);
+            }
+            answer.await.map_err(|_| DbError::WorkerGone)?
+        }
+    }
+
+    /// Runs a read-only statement on a read connection; `None` if the
+    /// statement would write.
+    async fn read(
+        &self,
+        sql: &'static str,
+        params: Vec<Value>,
+    ) -> Result<Option<Vec<Row>>, DbError> {
+        let readers = Arc::clone(&self.readers);
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().map_err(|_| DbError::WorkerGone)?;
-            f(&mut conn)
+            let n = readers.len();
+            let conn = (0..n)
+                .find_map(|i| readers[(first + i) % n].try_lock().ok())
+                .map_or_else(|| readers[first % n].lock(), Ok)
+                .map_err(|_| DbError::WorkerGone)?;
+            if !conn.prepare_cached(sql)?.readonly() {
+                return Ok(None);
+            }
+            run_query(&conn, sql, &params).map(Some)
         })
         .await
         .map_err(|_| DbError::WorkerGone)?
     }
+}
+
+/// The writer thread: takes every job waiting (up to [`MAX_GROUP`]), commits
+/// them as one group, answers, and waits for more. It ends when the
+/// database is dropped.
+fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64) {
+    let mut held = None;
+    loop {
+        let first = match held.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            },
+        };
+        let first = match first {
+            Job::Purge(reply) => {
+                let _ = reply.send(purge(&conn));
+                continue;
+            }
+            #[cfg(test)]
+            Job::Pause(until) => {
+                let _ = until.recv();
+                continue;
+            }
+            job => job,
+        };
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                // A purge runs after the group before it committed.
+                Ok(job @ Job::Purge(_)) => {
+                    held = Some(job);
+                    break;
+                }
+                #[cfg(test)]
+                Ok(job @ Job::Pause(_)) => {
+                    held = Some(job);
+                    break;
+                }
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcomes = match commit_group(&conn, &group) {
+            Ok(outcomes) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+                outcomes
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                group
+                    .iter()
+                    .map(|_| Err(DbError::GroupFailed(Arc::clone(&e))))
+                    .collect()
+            }
+        };
+        // Only now, after the COMMIT (and its fsync), is anyone answered.
+        for (job, outcome) in group.into_iter().zip(outcomes) {
+            answer(job, outcome);
+        }
+    }
+}
+
+fn answer(job: Job, outcome: Result<Done, DbError>) {
+    match job {
+        Job::Batch(_, reply) => {
+            let _ = reply.send(outcome.and_then(|done| match done {
+                Done::Counts(counts) => Ok(counts),
+                Done::Rows(_) => Err(DbError::UnexpectedType),
+            }));
+        }
+        Job::Query(_, _, reply) => {
+            let _ = reply.send(outcome.and_then(|done| match done {
+                Done::Rows(rows) => Ok(rows),
+                Done::Counts(_) => Err(DbError::UnexpectedType),
+            }));
+        }
+        Job::Purge(reply) => {
+            let _ = reply.send(outcome.map(|_| ()));
+        }
+        #[cfg(test)]
+        Job::Pause(_) => {}
+    }
+}
+
+/// One transaction for the whole group, a savepoint per job: a job that
+/// fails is rolled back alone and gets its own error. `Err` when the
+/// transaction itself failed (nothing of the group committed).
+fn commit_group(conn: &Connection, group: &[Job]) -> Result<Vec<Result<Done, DbError>>, DbError> {
+    // IMMEDIATE: take the write lock before the first read, so a
+    // command-line process writing beside the server cannot change what a
+    // guard checked before the group commits.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        if let Err(e) = conn.execute_batch("SAVEPOINT change") {
+            return Err(rolled_back(conn, e.into()));
+        }
+        let outcome = run_job(conn, job);
+        let end = if outcome.is_ok() {
+            "RELEASE change"
+        } else if conn.is_autocommit() {
+            // The engine ended the transaction itself (I/O error, full
+            // disk): the changes before this one are gone too.
+            return Err(outcome.err().unwrap_or(DbError::WorkerGone));
+        } else {
+            "ROLLBACK TO change; RELEASE change"
+        };
+        if let Err(e) = conn.execute_batch(end) {
+            return Err(rolled_back(conn, e.into()));
+        }
+        outcomes.push(outcome);
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        return Err(rolled_back(conn, e.into()));
+    }
+    Ok(outcomes)
+}
+
+/// Ends a failed group's transaction, if the engine has not, and hands the
+/// error back.
+fn rolled_back(conn: &Connection, error: DbError) -> DbError {
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    error
+}
+
+fn run_job(conn: &Connection, job: &Job) -> Result<Done, DbError> {
+    match job {
+        Job::Batch(stmts, _) => run_batch(conn, stmts).map(Done::Counts),
+        Job::Query(sql, params, _) => run_query(conn, sql, params).map(Done::Rows),
+        Job::Purge(_) => Ok(Done::Counts(Vec::new())),
+        #[cfg(test)]
+        Job::Pause(_) => Ok(Done::Counts(Vec::new())),
+    }
+}
+
+fn run_batch(conn: &Connection, stmts: &[Stmt]) -> Result<Vec<u64>, DbError> {
+    let mut counts = Vec::with_capacity(stmts.len());
+    for s in stmts {
+        let n = conn
+            .prepare_cached(s.sql)?
+            .execute(rusqlite::params_from_iter(s.params.iter()));
+        let n = match n {
+            Ok(n) => n as u64,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(DbError::Conflict);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        s.check(n)?;
+        counts.push(n);
+    }
+    Ok(counts)
+}
+
+fn purge(conn: &Connection) -> Result<(), DbError> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// The database holds tenant data: create its file owner-only before SQLite
@@ -146,50 +417,229 @@ fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>,
 
 impl Database for SqliteDatabase {
     fn query<'a>(&'a self, sql: &'static str, params: Vec<Value>) -> DbFuture<'a, Vec<Row>> {
-        Box::pin(self.with_conn(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let rows = run_query(&tx, sql, &params)?;
-            tx.commit()?;
-            Ok(rows)
-        }))
+        Box::pin(async move {
+            match self.read(sql, params.clone()).await? {
+                Some(rows) => Ok(rows),
+                None => self.submit(|reply| Job::Query(sql, params, reply)).await,
+            }
+        })
     }
 
+    /// Queued for the writer at the call, before the future is polled.
     fn batch<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>> {
-        Box::pin(self.with_conn(move |conn| {
-            // IMMEDIATE: take the write lock before the first read, so a
-            // command-line process writing beside the server cannot change
-            // what a guard checked before the batch commits.
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut counts = Vec::with_capacity(stmts.len());
-            for s in &stmts {
-                let n = tx
-                    .prepare_cached(s.sql)?
-                    .execute(rusqlite::params_from_iter(s.params.iter()));
-                let n = match n {
-                    Ok(n) => n as u64,
-                    Err(rusqlite::Error::SqliteFailure(e, _))
-                        if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        return Err(DbError::Conflict);
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                s.check(n)?;
-                counts.push(n);
-            }
-            tx.commit()?;
-            Ok(counts)
-        }))
+        Box::pin(self.submit(|reply| Job::Batch(stmts, reply)))
     }
 
     fn purge_deleted(&self) -> DbFuture<'_, ()> {
-        Box::pin(self.with_conn(|conn| {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            Ok(())
-        }))
+        Box::pin(self.submit(Job::Purge))
+    }
+
+    fn queues_batches_in_call_order(&self) -> bool {
+        true
     }
 
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scratch() -> (tempfile::TempDir, SqliteDatabase) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("t.db")).unwrap();
+        (dir, db)
+    }
+
+    /// Holds the writer: the jobs queued until the returned sender is
+    /// dropped form one group.
+    fn pause(db: &SqliteDatabase) -> mpsc::Sender<()> {
+        let (release, until) = mpsc::channel();
+        db.writer.send(Job::Pause(until)).unwrap();
+        release
+    }
+
+    async fn tables(db: &SqliteDatabase) {
+        db.batch(vec![
+            Stmt::new(
+                "CREATE TABLE log (n INTEGER PRIMARY KEY AUTOINCREMENT, k BIGINT UNIQUE)",
+                vec![],
+            ),
+            Stmt::new("CREATE TABLE acc (id BIGINT PRIMARY KEY, v BIGINT)", vec![]),
+            Stmt::new("INSERT INTO acc VALUES (1, 0)", vec![]),
+        ])
+        .await
+        .unwrap();
+    }
+
+    async fn logged(db: &SqliteDatabase) -> Vec<i64> {
+        db.query("SELECT k FROM log ORDER BY n", vec![])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r[0].int().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_failing_batch_of_a_group_rolls_back_alone_and_the_others_commit_in_order() {
+        let (_dir, db) = scratch();
+        tables(&db).await;
+        let before = db.commits.load(Ordering::Relaxed);
+        let release = pause(&db);
+        let pending: Vec<_> = (0..10i64)
+            .map(|k| {
+                let mut stmts = vec![
+                    Stmt::new("INSERT INTO log (k) VALUES (?1)", vec![k.into()]),
+                    Stmt::new(
+                        "UPDATE acc SET v = v * 10 + ?1 WHERE id = 1",
+                        vec![k.into()],
+                    ),
+                ];
+                if k % 3 == 1 {
+                    // Touches nothing: the batch fails after its writes.
+                    stmts.push(Stmt::guard(
+                        "absent",
+                        "UPDATE acc SET v = 0 WHERE id = 2",
+                        vec![],
+                    ));
+                }
+                db.batch(stmts)
+            })
+            .collect();
+        drop(release);
+        for (k, answer) in pending.into_iter().enumerate() {
+            match answer.await {
+                Ok(counts) => {
+                    assert_ne!(k % 3, 1);
+                    assert_eq!(counts, vec![1, 1]);
+                }
+                Err(DbError::GuardFailed("absent")) => assert_eq!(k % 3, 1),
+                Err(e) => panic!("batch {k}: {e}"),
+            }
+        }
+        assert_eq!(
+            db.commits.load(Ordering::Relaxed),
+            before + 1,
+            "one commit for the group"
+        );
+        assert_eq!(logged(&db).await, vec![0, 2, 3, 5, 6, 8, 9]);
+        let v = db
+            .query("SELECT v FROM acc WHERE id = 1", vec![])
+            .await
+            .unwrap();
+        assert_eq!(v[0][0].int().unwrap(), 235_689, "applied in queue order");
+    }
+
+    #[tokio::test]
+    async fn every_answer_comes_after_its_group_committed() {
+        let (dir, db) = scratch();
+        tables(&db).await;
+        let db = Arc::new(db);
+        // Another connection sees committed rows only.
+        let observer = Arc::new(Mutex::new(
+            Connection::open(dir.path().join("t.db")).unwrap(),
+        ));
+        let tasks: Vec<_> = (0..48i64)
+            .map(|k| {
+                let (db, observer) = (Arc::clone(&db), Arc::clone(&observer));
+                tokio::spawn(async move {
+                    db.batch(vec![Stmt::new(
+                        "INSERT INTO log (k) VALUES (?1)",
+                        vec![k.into()],
+                    )])
+                    .await
+                    .unwrap();
+                    let seen: i64 = observer
+                        .lock()
+                        .unwrap()
+                        .query_row("SELECT COUNT(*) FROM log WHERE k = ?1", [k], |r| r.get(0))
+                        .unwrap();
+                    assert_eq!(seen, 1, "answered before its commit");
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // While the writer is held, nothing is answered.
+        let release = pause(&db);
+        let mut held = db.batch(vec![Stmt::new(
+            "INSERT INTO log (k) VALUES (?1)",
+            vec![1000i64.into()],
+        )]);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), &mut held)
+                .await
+                .is_err()
+        );
+        drop(release);
+        held.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn statements_that_write_and_return_rows_go_to_the_writer() {
+        let (_dir, db) = scratch();
+        tables(&db).await;
+        let rows = db
+            .query(
+                "INSERT INTO log (k) VALUES (?1) RETURNING k",
+                vec![7i64.into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows[0][0].int().unwrap(), 7);
+        assert_eq!(logged(&db).await, vec![7]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// A group gives every caller what running the batches one after
+        /// another, each rolled back alone when it fails, would have.
+        #[test]
+        fn a_group_is_the_batches_run_one_after_another(
+            batches in proptest::collection::vec((0i64..12, any::<bool>()), 1..40)
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let (_dir, db) = scratch();
+                tables(&db).await;
+                let release = pause(&db);
+                let pending: Vec<_> = batches
+                    .iter()
+                    .map(|&(k, fails)| {
+                        let mut stmts =
+                            vec![Stmt::new("INSERT INTO log (k) VALUES (?1)", vec![k.into()])];
+                        if fails {
+                            stmts.push(Stmt::expect_one(
+                                "UPDATE acc SET v = v + 1 WHERE id = 2",
+                                vec![],
+                            ));
+                        }
+                        db.batch(stmts)
+                    })
+                    .collect();
+                drop(release);
+                let mut model = Vec::new();
+                for (&(k, fails), answer) in batches.iter().zip(pending) {
+                    let answer = answer.await;
+                    if model.contains(&k) || fails {
+                        prop_assert!(matches!(answer, Err(DbError::Conflict)));
+                    } else {
+                        prop_assert!(answer.is_ok());
+                        model.push(k);
+                    }
+                }
+                prop_assert_eq!(logged(&db).await, model);
+                Ok(())
+            })?;
+        }
     }
 }

@@ -59,9 +59,22 @@ impl Service {
     ) -> Result<(), ApiError> {
         let key = self.audit_key(tenant_id).await?;
         let subject_ref = subject_id.map_or_else(String::new, |s| audit::subject_ref(&key, s));
-        let _serialised = self.audit_lock.lock().await;
-        for _ in 0..APPEND_ATTEMPTS {
-            let (seq, last_mac, _) = self.chain_head(tenant_id).await?;
+        // Where the engine queues batches in call order (SQLite's writer),
+        // the head each append leaves is kept here and the next append
+        // chains on it at once: appends queue one after another under this
+        // lock and commit together in one group, instead of one commit each.
+        // Elsewhere the lock is held across the commit.
+        let pipelined = self.db.queues_batches_in_call_order();
+        let mut heads = self.audit_lock.lock().await;
+        let mut attempt = 0;
+        loop {
+            let (seq, last_mac) = match heads.get(tenant_id) {
+                Some(head) if pipelined => head.clone(),
+                _ => {
+                    let (seq, last_mac, _) = self.chain_head(tenant_id).await?;
+                    (seq, last_mac)
+                }
+            };
             let (entry, head) = next_entry(
                 &key,
                 seq,
@@ -71,26 +84,53 @@ impl Service {
                 subject_ref.clone(),
                 outcome,
             );
+            let left = (entry.seq, entry.mac.clone());
+            // The head is matched by sequence number and mac: a cached head
+            // of a tenant deleted and created again under the same id does
+            // not match its new chain.
             let mut stmts = vec![Stmt::expect_one(
                 "UPDATE tenants SET audit_seq = ?2, audit_last_mac = ?3, audit_head = ?4
-                 WHERE tenant_id = ?1 AND audit_seq = ?5",
+                 WHERE tenant_id = ?1 AND audit_seq = ?5 AND audit_last_mac = ?6",
                 vec![
                     tenant_id.into(),
                     entry.seq.into(),
                     entry.mac.clone().into(),
                     head.as_slice().into(),
                     seq.into(),
+                    last_mac.into(),
                 ],
             )];
             stmts.extend(with.iter().cloned());
             stmts.push(insert_entry(tenant_id, entry));
-            match self.db.batch(stmts).await {
-                Ok(_) => return Ok(()),
-                Err(DbError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+            let pending = self.db.batch(stmts);
+            let failure = if pipelined {
+                heads.insert(tenant_id.to_owned(), left);
+                drop(heads);
+                match pending.await {
+                    Ok(_) => return Ok(()),
+                    Err(e) => {
+                        // Appends queued after this one chained on a head
+                        // that was never committed and fail too. Forget the
+                        // head, and let everything queued settle (an empty
+                        // batch is answered after them) before the next try
+                        // reads the committed one.
+                        heads = self.audit_lock.lock().await;
+                        heads.remove(tenant_id);
+                        let _ = self.db.batch(Vec::new()).await;
+                        e
+                    }
+                }
+            } else {
+                match pending.await {
+                    Ok(_) => return Ok(()),
+                    Err(e) => e,
+                }
+            };
+            attempt += 1;
+            if !matches!(failure, DbError::Conflict) || attempt == APPEND_ATTEMPTS {
+                return Err(failure.into());
             }
         }
-        Err(ApiError::Storage(DbError::Conflict))
     }
 
     /// Records a refused request without a write per refusal: the first

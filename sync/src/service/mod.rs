@@ -12,6 +12,7 @@ mod refusals;
 mod subjects;
 mod tenants;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -53,15 +54,20 @@ impl Default for ServiceConfig {
     }
 }
 
+/// A tenant's audit chain head: the sequence number and mac of its last entry.
+type ChainHead = (i64, Vec<u8>);
+
 /// Shared state of the service: storage, keys, configuration.
 #[derive(Clone)]
 pub struct Service {
     db: Arc<dyn Database>,
     keys: Arc<dyn KeyStore>,
     config: ServiceConfig,
-    /// One audit append at a time per process; other instances over the
-    /// same database are handled by optimistic concurrency on the chain head.
-    audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// One audit append at a time per process, and the chain head each
+    /// tenant's last append left (see [`Service::audit_with`]); other
+    /// instances over the same database are handled by optimistic
+    /// concurrency on the chain head.
+    audit_lock: Arc<tokio::sync::Mutex<HashMap<String, ChainHead>>>,
     refusals: Arc<refusals::RefusalSampler>,
 }
 
@@ -71,7 +77,7 @@ impl Service {
             db,
             keys,
             config,
-            audit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            audit_lock: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
             refusals: Arc::new(refusals::RefusalSampler::default()),
         }
     }

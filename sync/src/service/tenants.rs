@@ -587,6 +587,22 @@ impl Service {
         })
     }
 
+    /// Every API key's handle and the SHA-256 of its secret (what the
+    /// throttle needs to know genuine keys from memory).
+    pub async fn api_key_hashes(&self) -> Result<Vec<(String, [u8; 32])>, ApiError> {
+        let rows = self
+            .db
+            .query("SELECT handle, secret_hash FROM api_keys", vec![])
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Ok(hash) = <[u8; 32]>::try_from(r[1].blob()?) {
+                out.push((r[0].text()?, hash));
+            }
+        }
+        Ok(out)
+    }
+
     /// Unwraps one of the tenant's keys; `None` if it does not exist or is
     /// retired.
     pub(crate) async fn tenant_key(
