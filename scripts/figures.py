@@ -326,18 +326,23 @@ SPECS = {
 
 
 def machine():
-    model, flags = "unknown CPU", set()
+    fields, flags = {}, set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
+            key = key.strip()
+            if key == "flags":
                 flags = set(value.split())
+            elif key not in fields:
+                fields[key] = value.strip()
     except OSError:
         pass
     isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else platform.machine()
-    return f"{os.cpu_count()}-core {model} ({isa})"
+    model = fields.get("model name", "unknown CPU")
+    # Virtual machines often hide the marketing name: family and model say
+    # which generation it is (AMD family 25 is Zen 3 below model 16, Zen 4 from it).
+    generation = f"family {fields['cpu family']} model {fields['model']}, " if "cpu family" in fields else ""
+    return f"{os.cpu_count()}-core {model} ({generation}{isa})"
 
 
 def expand(argv):
