@@ -21,7 +21,7 @@
 //! `kem_context` does. The byte format is in `docs/envelope.md`.
 //!
 //! ```
-//! use faceseal_core::seal::{self, ChallengeNonce, Purpose, SealContext, TenantSecretKey};
+//! use faceseal_protect::seal::{self, ChallengeNonce, Purpose, SealContext, TenantSecretKey};
 //!
 //! let mut rng = seal::os_rng();
 //! let tenant = TenantSecretKey::generate(&mut rng);
@@ -35,7 +35,7 @@
 //!     created_at: 1_700_000_000,
 //!     liveness_score: 0.97,
 //!     quality_score: 0.88,
-//!     liveness_level: faceseal_core::seal::SecurityLevel::Standard,
+//!     liveness_level: faceseal_protect::seal::SecurityLevel::Standard,
 //! };
 //! let sealed = seal::seal_bytes(b"template bytes", tenant.public_key(), &context, &mut rng).unwrap();
 //! // The server reads the clear header first, then opens with the named key.

@@ -16,8 +16,8 @@
 //! algorithm, parameters and residual risks are in `docs/template.md`.
 //!
 //! ```
-//! use faceseal_core::Embedding;
-//! use faceseal_core::template::{IomParams, MatchThreshold, TemplateKey, TemplateSecret};
+//! use faceseal_protect::Embedding;
+//! use faceseal_protect::template::{IomParams, MatchThreshold, TemplateKey, TemplateSecret};
 //!
 //! let secret = TemplateSecret::from_bytes(&[0x5a; 32]).unwrap();
 //! let key = TemplateKey::derive(&secret, "subject-1", 1, IomParams::DEFAULT).unwrap();
