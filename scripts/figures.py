@@ -66,11 +66,18 @@ def method(report, name):
     raise KeyError(name)
 
 
-def parse_lfw(r):
+def verification(r):
+    """The 10-fold figures every LFW report shares (plain, protected, split)."""
     return {
         "accuracy_pct": percent(r["accuracy"]),
         "accuracy_std_pct": percent(r["accuracy_std"]),
         "tar_at_far_1e3_pct": percent(r["tar_at_far_1e3"]),
+    }
+
+
+def parse_lfw(r):
+    return {
+        **verification(r),
         "failures_to_detect": r["failures_to_detect"],
         "pictures": r["n_images"],
         "pairs": r["n_pairs"],
@@ -78,19 +85,12 @@ def parse_lfw(r):
 
 
 def parse_lfw_protected(r):
-    p = r["protected"]
-    return {
-        "accuracy_pct": percent(p["accuracy"]),
-        "accuracy_std_pct": percent(p["accuracy_std"]),
-        "tar_at_far_1e3_pct": percent(p["tar_at_far_1e3"]),
-    }
+    return verification(r["protected"])
 
 
 def parse_lfw_split(r):
     return {
-        "accuracy_pct": percent(r["accuracy"]),
-        "accuracy_std_pct": percent(r["accuracy_std"]),
-        "tar_at_far_1e3_pct": percent(r["tar_at_far_1e3"]),
+        **verification(r),
         "encrypted_decisions": r["encrypted_decisions"],
         "mismatches": r["mismatches"],
     }
