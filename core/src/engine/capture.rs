@@ -24,7 +24,6 @@ use thiserror::Error;
 use super::{Engine, EngineError, FrameInput, RequestOptions};
 use crate::align::AlignedFace;
 use crate::consent::{Consent, Purpose};
-use crate::embedding::Embedding;
 use crate::frame::RgbFrame;
 use crate::liveness::burst::capture_digest;
 use crate::liveness::{
@@ -33,7 +32,7 @@ use crate::liveness::{
 };
 use crate::quality::{QualityIssue, assess, exposure_issue};
 use crate::seal::{self, ChallengeNonce, SealContext, SealedTemplate};
-use crate::template::{MAX_SUBJECT_ID_LEN, ProtectedTemplate, TemplateError, TemplateKey};
+use crate::template::{MAX_SUBJECT_ID_LEN, ProtectedTemplate, TemplateError};
 
 /// How long a session lives by default: about a second of frames, with time
 /// to follow a challenge.
@@ -468,10 +467,18 @@ impl CaptureSession {
         let fused = self
             .engine
             .embed_chips(options, chips.into_iter().map(|c| c.chip).collect())?;
-        let (sealed, template) = self.engine.submit(options, move |shared, control| {
-            control.check()?;
-            protect_and_seal(shared, fused, quality_score, &request, sealing)
-        })?;
+        let template = self
+            .engine
+            .protect_embedding(options, &request.subject_id, fused)?;
+        let (sealed, template) = if sealing {
+            self.engine.submit(options, move |shared, control| {
+                control.check()?;
+                let sealed = seal_template(shared, &template, quality_score, &request)?;
+                Ok((Some(sealed), template))
+            })?
+        } else {
+            (None, template)
+        };
         Ok(Decided {
             sealed,
             template,
@@ -599,27 +606,12 @@ struct SealRequest {
     level: SecurityLevel,
 }
 
-fn protect_and_seal(
+fn seal_template(
     shared: &super::Shared,
-    fused: Embedding,
+    template: &ProtectedTemplate,
     quality_score: f32,
     request: &SealRequest,
-    sealing: bool,
-) -> Result<(Option<SealedTemplate>, ProtectedTemplate), EngineError> {
-    let template_config = shared
-        .template
-        .as_ref()
-        .ok_or(EngineError::NotConfigured("template secret"))?;
-    let key = TemplateKey::derive(
-        &template_config.secret,
-        &request.subject_id,
-        template_config.key_version,
-        template_config.params,
-    )?;
-    let template = key.protect(fused)?;
-    if !sealing {
-        return Ok((None, template));
-    }
+) -> Result<SealedTemplate, EngineError> {
     let tenant = shared
         .tenant
         .as_ref()
@@ -638,6 +630,10 @@ fn protect_and_seal(
         quality_score,
         liveness_level: request.level,
     };
-    let sealed = seal::seal(&template, &tenant.public_key, &context, &mut seal::os_rng())?;
-    Ok((Some(sealed), template))
+    Ok(seal::seal(
+        template,
+        &tenant.public_key,
+        &context,
+        &mut seal::os_rng(),
+    )?)
 }

@@ -80,7 +80,7 @@ use crate::frame::RgbFrame;
 use crate::input::InputLimits;
 use crate::liveness::LivenessDecision;
 use crate::quality::{QualityIssue, face_count_issue};
-use crate::template::MatchThreshold;
+use crate::template::{MatchThreshold, ProtectedTemplate, TemplateError, TemplateKey};
 
 /// Models, keys and configuration, shared by the workers.
 struct Shared {
@@ -198,6 +198,52 @@ impl Engine {
             .tenant
             .as_ref()
             .ok_or(EngineError::NotConfigured("tenant public key"))
+    }
+
+    /// The protected template of `subject_id` from a fused embedding. The
+    /// transform's hash functions are cut into one part per worker
+    /// ([`TemplateKey::protect_part`]), run on as many workers as are free
+    /// at once like [`Self::embed_chips`], and joined: the template is the
+    /// one [`TemplateKey::protect`] makes, whatever the number of workers.
+    fn protect_embedding(
+        &self,
+        options: &RequestOptions,
+        subject_id: &str,
+        fused: Embedding,
+    ) -> Result<ProtectedTemplate, EngineError> {
+        let config = self
+            .shared
+            .template
+            .as_ref()
+            .ok_or(EngineError::NotConfigured("template secret"))?;
+        let key = Arc::new(TemplateKey::derive(
+            &config.secret,
+            subject_id,
+            config.key_version,
+            config.params,
+        )?);
+        // Shared by the parts, wiped when the last of them drops it.
+        let embedding = Arc::new(fused);
+        let deadline = options.deadline(self.default_deadline);
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let jobs = config
+            .params
+            .split(self.queue.worker_count())
+            .into_iter()
+            .map(|hashes| {
+                let (key, embedding) = (Arc::clone(&key), Arc::clone(&embedding));
+                move |control: &JobControl| {
+                    control.check()?;
+                    Ok(key.protect_part(&embedding, hashes))
+                }
+            })
+            .collect();
+        let parts = self
+            .queue
+            .run_split(deadline, &cancel, jobs)?
+            .into_iter()
+            .collect::<Result<Vec<_>, TemplateError>>()?;
+        Ok(key.assemble(parts)?)
     }
 
     /// The fused embedding of a live burst's best chips. Each chip, and its

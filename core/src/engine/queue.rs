@@ -217,6 +217,11 @@ impl WorkQueue {
     }
 
     /// Requests waiting for a worker now.
+    /// Worker threads of the queue.
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
     pub fn queued(&self) -> usize {
         lock(&self.shared.state).queue.len()
     }

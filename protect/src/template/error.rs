@@ -43,6 +43,11 @@ pub enum TemplateError {
     /// The two templates were made under different key versions.
     #[error("templates use different key versions")]
     KeyVersionMismatch,
+    /// Template parts that do not cover the hash functions once each, in
+    /// order, under one key version and one parameter set; or a part asked
+    /// for outside `0..m`.
+    #[error("template parts do not cover the hash functions in order")]
+    PartsMismatch,
     /// A decision threshold outside `0.0..=1.0`.
     #[error("match threshold must lie within 0 and 1")]
     InvalidThreshold,

@@ -3,9 +3,15 @@
 //! The projection matrices are never stored: each row is drawn from the
 //! keyed Gaussian stream, used for one dot product and wiped, so the
 //! transform holds one row and one window of projections at a time.
+//!
+//! Hash function `j` reads its own stretch of the keystream (bytes
+//! `j * q * 128 * 8` onwards), so any run of hash functions can be computed
+//! apart from the others, on another core, and give the same indices.
+
+use std::ops::Range;
 
 use chacha20::ChaCha20;
-use chacha20::cipher::{KeyIvInit, StreamCipher};
+use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::{IomParams, TemplateError};
@@ -39,6 +45,19 @@ impl GaussianStream {
             pos: BLOCK_BYTES,
             spare: None,
         }
+    }
+
+    /// The stream positioned at the first variate of hash function `hash`
+    /// for window size `q`: every hash function draws `q * 128` variates, an
+    /// even count, from as many 64-bit words, so it starts on a word with no
+    /// spare variate pending.
+    pub(crate) fn at_hash(seed: &[u8; 32], q: u16, hash: u16) -> Self {
+        let mut stream = Self::new(seed);
+        let offset = u64::from(hash) * hash_keystream_bytes(q);
+        if offset > 0 {
+            stream.cipher.seek(offset);
+        }
+        stream
     }
 
     fn next_word(&mut self) -> u64 {
@@ -107,19 +126,39 @@ pub(crate) fn normalise(
     Ok(x)
 }
 
+/// Keystream bytes one hash function reads: `q` rows of 128 variates, one
+/// 64-bit word per variate.
+pub(crate) fn hash_keystream_bytes(q: u16) -> u64 {
+    u64::from(q) * EMBEDDING_DIM as u64 * 8
+}
+
 /// Runs the `m` hash functions on an embedding; returns the `m` indices.
 pub(crate) fn hash(
     seed: &[u8; 32],
     params: IomParams,
     values: &[f32; EMBEDDING_DIM],
 ) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
+    hash_range(seed, params, values, 0..params.hashes())
+}
+
+/// Runs hash functions `hashes` (a part of `0..m`) on an embedding; returns
+/// their indices in order.
+pub(crate) fn hash_range(
+    seed: &[u8; 32],
+    params: IomParams,
+    values: &[f32; EMBEDDING_DIM],
+    hashes: Range<u16>,
+) -> Result<Zeroizing<Vec<u8>>, TemplateError> {
+    if hashes.start > hashes.end || hashes.end > params.hashes() {
+        return Err(TemplateError::PartsMismatch);
+    }
     let x = normalise(values)?;
     let q = usize::from(params.window());
-    let mut stream = GaussianStream::new(seed);
+    let mut stream = GaussianStream::at_hash(seed, params.window(), hashes.start);
     let mut row = Zeroizing::new([0f64; EMBEDDING_DIM]);
     let mut projections = Zeroizing::new(vec![0f64; q]);
-    let mut indices = Zeroizing::new(Vec::with_capacity(usize::from(params.hashes())));
-    for _ in 0..params.hashes() {
+    let mut indices = Zeroizing::new(Vec::with_capacity(hashes.len()));
+    for _ in hashes {
         for p in projections.iter_mut() {
             for w in row.iter_mut() {
                 *w = stream.next_gaussian();
@@ -180,6 +219,45 @@ mod tests {
             s.next_word(),
             u64::from_le_bytes([0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90])
         );
+    }
+
+    #[test]
+    fn a_stream_seeked_to_a_hash_reads_on_from_there() {
+        let seed = [9u8; 32];
+        for q in [1u16, 3, 8] {
+            let mut whole = GaussianStream::new(&seed);
+            let per_hash = usize::from(q) * EMBEDDING_DIM;
+            for _ in 0..5 * per_hash {
+                whole.next_gaussian();
+            }
+            let mut seeked = GaussianStream::at_hash(&seed, q, 5);
+            for _ in 0..3 * per_hash {
+                assert_eq!(
+                    whole.next_gaussian().to_bits(),
+                    seeked.next_gaussian().to_bits()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ranges_of_hashes_concatenate_to_the_whole() {
+        let params = IomParams::new(40, 5).unwrap();
+        let mut values = [0f32; EMBEDDING_DIM];
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = (i as f32 * 0.37).sin();
+        }
+        let seed = [4u8; 32];
+        let whole = hash(&seed, params, &values).unwrap();
+        let mut joined = Vec::new();
+        for r in [0..7, 7..7, 7..31, 31..40] {
+            joined.extend_from_slice(&hash_range(&seed, params, &values, r).unwrap());
+        }
+        assert_eq!(&joined[..], &whole[..]);
+        assert!(hash_range(&seed, params, &values, 30..41).is_err());
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = 9..3;
+        assert!(hash_range(&seed, params, &values, backwards).is_err());
     }
 
     #[test]

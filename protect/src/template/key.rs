@@ -7,7 +7,7 @@ use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::iom;
-use super::{Embedding, IomParams, ProtectedTemplate, TemplateError};
+use super::{Embedding, IomParams, ProtectedTemplate, TemplateError, TemplatePart};
 
 /// HKDF salt of template key derivation (format version 1).
 pub(crate) const KDF_SALT: &[u8] = b"faceseal/template/v1";
@@ -128,6 +128,55 @@ impl TemplateKey {
         ))
     }
 
+    /// Hash functions `hashes` (a run of `0..m`, see [`IomParams::split`]) of
+    /// [`Self::protect`], for making one template on several cores. The
+    /// embedding is borrowed, the intermediate values wiped as in `protect`.
+    pub fn protect_part(
+        &self,
+        embedding: &Embedding,
+        hashes: std::ops::Range<u16>,
+    ) -> Result<TemplatePart, TemplateError> {
+        if hashes.start > hashes.end || hashes.end > self.params.hashes() {
+            return Err(TemplateError::PartsMismatch);
+        }
+        let indices = iom::hash_range(&self.seed, self.params, embedding.values(), hashes.clone())?;
+        Ok(TemplatePart {
+            params: self.params,
+            key_version: self.key_version,
+            hashes,
+            indices,
+        })
+    }
+
+    /// Joins parts made with this key's parameters and version, covering
+    /// `0..m` once each in order, into the template [`Self::protect`] makes.
+    pub fn assemble(
+        &self,
+        parts: impl IntoIterator<Item = TemplatePart>,
+    ) -> Result<ProtectedTemplate, TemplateError> {
+        let mut indices = Zeroizing::new(Vec::with_capacity(usize::from(self.params.hashes())));
+        let mut next = 0u16;
+        for part in parts {
+            if part.params != self.params
+                || part.key_version != self.key_version
+                || part.hashes.start != next
+                || part.indices.len() != part.hashes.len()
+            {
+                return Err(TemplateError::PartsMismatch);
+            }
+            indices.extend_from_slice(&part.indices);
+            next = part.hashes.end;
+        }
+        if next != self.params.hashes() {
+            return Err(TemplateError::PartsMismatch);
+        }
+        Ok(ProtectedTemplate::from_parts(
+            self.params,
+            self.key_version,
+            indices,
+        ))
+    }
+
     /// The projection seed, for the stolen-key attack only.
     #[cfg(feature = "evaluation")]
     pub(crate) fn seed(&self) -> &[u8; 32] {
@@ -177,6 +226,57 @@ mod tests {
         let long = "x".repeat(MAX_SUBJECT_ID_LEN + 1);
         assert!(TemplateKey::derive(&s, &long, 1, IomParams::DEFAULT).is_err());
         assert_eq!(format!("{s:?}"), "TemplateSecret(<redacted>)");
+    }
+
+    fn sample_embedding() -> Embedding {
+        let mut values = [0f32; 128];
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = ((i * 37) % 11) as f32 - 5.0;
+        }
+        Embedding::from_array(values)
+    }
+
+    #[test]
+    fn parts_assemble_to_the_whole_template_and_nothing_else() {
+        let params = IomParams::new(64, 8).unwrap();
+        let key = TemplateKey::derive(&secret(), "s", 1, params).unwrap();
+        let e = sample_embedding();
+        let whole = key.protect(sample_embedding()).unwrap();
+        let parts = |runs: &[std::ops::Range<u16>]| -> Vec<TemplatePart> {
+            runs.iter()
+                .map(|r| key.protect_part(&e, r.clone()).unwrap())
+                .collect()
+        };
+        for n in [1, 2, 3, 64] {
+            let joined = key.assemble(parts(&params.split(n))).unwrap();
+            assert_eq!(joined.to_bytes(), whole.to_bytes());
+        }
+        let mismatch = Some(TemplateError::PartsMismatch);
+        // Missing, overlapping, out of order, past the end.
+        assert_eq!(
+            key.assemble(parts(&[0..10, 20..64])).err(),
+            mismatch.clone()
+        );
+        assert_eq!(
+            key.assemble(parts(&[0..30, 20..64])).err(),
+            mismatch.clone()
+        );
+        assert_eq!(
+            key.assemble(parts(&[32..64, 0..32])).err(),
+            mismatch.clone()
+        );
+        let first_half = key.protect_part(&e, 0..32).unwrap();
+        assert_eq!(key.assemble([first_half]).err(), mismatch.clone());
+        assert_eq!(key.protect_part(&e, 60..65).err(), mismatch.clone());
+        // A part made under another key version or other parameters.
+        let other_version = TemplateKey::derive(&secret(), "s", 2, params).unwrap();
+        let foreign = other_version.protect_part(&e, 32..64).unwrap();
+        let first = key.protect_part(&e, 0..32).unwrap();
+        assert_eq!(key.assemble([first, foreign]).err(), mismatch);
+        assert_eq!(
+            format!("{:?}", key.protect_part(&e, 0..4).unwrap()),
+            "TemplatePart(0..4, <redacted>)"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod key;
 #[cfg(feature = "evaluation")]
 pub mod metrics;
 mod params;
+mod parts;
 
 pub use error::TemplateError;
 pub use format::{
@@ -48,5 +49,6 @@ pub use key::{MAX_SUBJECT_ID_LEN, TemplateKey, TemplateSecret};
 #[cfg(feature = "evaluation")]
 pub use metrics::{cross_key_score, linkability_dsys, linkability_dsys_with};
 pub use params::{IomParams, MAX_HASHES, MAX_WINDOW, MatchThreshold, TemplateScheme};
+pub use parts::TemplatePart;
 
 use crate::embedding::Embedding;
