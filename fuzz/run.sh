@@ -27,7 +27,7 @@ target_dir=${FUZZ_TARGET_DIR:-$root/fuzz/target}
 # Each target and the testdata folder its seeds come from (none: no seeds).
 declare -A seeds=(
     [decode_image]=picture
-    [decode_raw]=none
+    [decode_raw]=raw
     [open_envelope]=envelope
     [sync_open_envelope]=envelope
     [template_from_bytes]=template

@@ -1,6 +1,7 @@
 //! The `testdata/` corpus: every file is read through the public API it is
 //! meant for (envelopes through `seal::parse` and `seal::open`, templates
-//! through `ProtectedTemplate::from_bytes`, pictures through the input gate)
+//! through `ProtectedTemplate::from_bytes`, pictures and raw camera buffers
+//! through the input gate)
 //! and must give the outcome `testdata/manifest.json` states. The committed
 //! files must be what the generator (`corpus/mod.rs`) makes, and the
 //! independent Python reader (`tests/python/check_testdata.py`) must reach
@@ -19,6 +20,7 @@ use faceseal_core::input::{InputError, InputLimits, decode_image};
 use faceseal_core::seal::{self, SealError, TenantSecretKey};
 use faceseal_core::template::{ProtectedTemplate, TemplateError};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
@@ -66,6 +68,8 @@ fn input_kind(e: &InputError) -> &'static str {
         InputError::TooSmall { .. } => "too_small",
         InputError::InvalidDimensions => "invalid_dimensions",
         InputError::Corrupt { .. } => "corrupt",
+        InputError::BufferLength { .. } => "buffer_length",
+        InputError::InvalidStride { .. } => "invalid_stride",
         _ => "other",
     }
 }
@@ -140,6 +144,22 @@ fn outcome(manifest: &Value, entry: &Value, bytes: &[u8]) -> String {
             }
             Err(e) => input_kind(&e).into(),
         },
+        "raw" => match corpus::read_raw(bytes) {
+            Ok(rgb) => {
+                let (w, h) = (
+                    entry["width"].as_u64().unwrap(),
+                    entry["height"].as_u64().unwrap(),
+                );
+                assert_eq!(rgb.len() as u64, w * h * 3, "{file}: frame size");
+                assert_eq!(
+                    hex::encode(Sha256::digest(&rgb)),
+                    entry["rgb_sha256"].as_str().unwrap(),
+                    "{file}: the decoded pixels"
+                );
+                "ok".into()
+            }
+            Err(e) => input_kind(&e).into(),
+        },
         other => panic!("{file}: unknown vector type {other}"),
     }
 }
@@ -165,7 +185,7 @@ fn every_vector_gives_its_stated_outcome() {
     let vectors = corpus::corpus();
     let dir = root();
     if std::env::var_os("FACESEAL_BLESS").is_some_and(|v| v == "1") {
-        for folder in ["envelope", "template", "picture", "keys"] {
+        for folder in ["envelope", "template", "picture", "raw", "keys"] {
             let _ = std::fs::remove_dir_all(dir.join(folder));
         }
         for v in &vectors {

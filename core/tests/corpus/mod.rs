@@ -7,7 +7,11 @@
 
 #![allow(dead_code)]
 
+mod raw_header;
+pub use raw_header::{raw_limits, split_raw};
+
 use chacha20::ChaCha20Rng;
+use faceseal_core::input::{InputError, decode_raw_rotated};
 use faceseal_core::seal::{
     self, ChallengeNonce, Purpose, SealContext, SecurityLevel, TenantSecretKey,
 };
@@ -48,13 +52,14 @@ pub fn corpus() -> Vec<Vector> {
     out.extend(templates());
     out.extend(envelopes());
     out.extend(pictures());
+    out.extend(raw_frames());
     out
 }
 
 /// The manifest listing every vector with its expectation.
 pub fn manifest(vectors: &[Vector]) -> Value {
     json!({
-        "about": "Test vectors made by faceseal for faceseal: envelopes, protected templates and pictures, \
+        "about": "Test vectors made by faceseal for faceseal: envelopes, protected templates, pictures and raw camera buffers, \
                   valid ones and fail_* ones, each with the outcome reading it must give. Regenerate with \
                   FACESEAL_BLESS=1 cargo test -p faceseal-core --test testdata_corpus. The keys in keys/ \
                   are test keys made for this corpus (SHA-256 of the labels below) and protect nothing.",
@@ -577,6 +582,136 @@ fn pictures() -> Vec<Vector> {
             png_with_size(&good_png, 0, 40),
             "invalid_dimensions",
             "IHDR width 0",
+        ),
+    ]
+}
+
+// -- raw camera buffers -------------------------------------------------------------
+
+/// Reads a raw vector as the `decode_raw` fuzz target does; returns the RGB frame.
+pub fn read_raw(bytes: &[u8]) -> Result<Vec<u8>, InputError> {
+    let (raw, rotation) = split_raw(bytes).expect("a raw vector holds its header");
+    decode_raw_rotated(&raw, rotation, &raw_limits()).map(|f| f.as_rgb().to_vec())
+}
+
+fn raw_header(format: u8, rotation: u8, w: u16, h: u16, slack: u16) -> Vec<u8> {
+    let mut out = vec![format, rotation];
+    for v in [w, h, slack] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// A raw vector: the header, then `len` bytes of a repeating pattern.
+fn raw(format: u8, rotation: u8, w: u16, h: u16, slack: u16, len: usize) -> Vec<u8> {
+    let mut out = raw_header(format, rotation, w, h, slack);
+    out.extend((0..len).map(|i| ((i * 37 + i / 7) % 251) as u8));
+    out
+}
+
+fn raw_ok(file: &str, bytes: Vec<u8>, width: u32, height: u32, why: &str) -> Vector {
+    let rgb = read_raw(&bytes).expect("a valid raw vector decodes");
+    let extra = json!({
+        "width": width,
+        "height": height,
+        "rgb_sha256": hex::encode(Sha256::digest(&rgb)),
+    });
+    ok(file, "raw", bytes, extra, why)
+}
+
+fn raw_frames() -> Vec<Vector> {
+    let r = "raw";
+    vec![
+        raw_ok(
+            "raw/valid_rgb_33x32.raw",
+            raw(0, 0, 33, 32, 8, 33 * 3 * 32),
+            33,
+            32,
+            "RGB, tight rows, odd width",
+        ),
+        raw_ok(
+            "raw/valid_bgr_32x33_cw90.raw",
+            raw(1, 1, 32, 33, 12, (32 * 3 + 4) * 33),
+            33,
+            32,
+            "BGR, rows padded by 4 bytes, turned a quarter clockwise",
+        ),
+        raw_ok(
+            "raw/valid_rgba_20x12_cw180_last_row_tight.raw",
+            raw(2, 2, 20, 12, 16, (20 * 4 + 8) * 12 - 8),
+            20,
+            12,
+            "RGBA, rows padded by 8 bytes but the last, turned half a turn",
+        ),
+        raw_ok(
+            "raw/valid_bgra_16x16_cw270.raw",
+            raw(3, 3, 16, 16, 8, 16 * 4 * 16),
+            16,
+            16,
+            "BGRA, tight rows, turned three quarters clockwise",
+        ),
+        raw_ok(
+            "raw/valid_nv21_33x32.raw",
+            raw(4, 0, 33, 32, 9, 34 * (32 + 16)),
+            33,
+            32,
+            "NV21, odd width: rows of 34 bytes hold the last V,U pair",
+        ),
+        raw_ok(
+            "raw/valid_nv21_32x31_cw90.raw",
+            raw(4, 1, 32, 31, 8, 32 * (31 + 16)),
+            31,
+            32,
+            "NV21, odd height (16 chroma rows), turned a quarter clockwise",
+        ),
+        fail(
+            "raw/fail_zero_width.raw",
+            r,
+            raw(0, 0, 0, 32, 8, 0),
+            "invalid_dimensions",
+            "width 0",
+        ),
+        fail(
+            "raw/fail_too_large.raw",
+            r,
+            raw(0, 0, 2000, 2, 8, 2000 * 3 * 2),
+            "too_large",
+            "2000 pixels wide, over the reader's 1024",
+        ),
+        fail(
+            "raw/fail_stride_under_row.raw",
+            r,
+            raw(2, 0, 16, 16, 4, 16 * 4 * 16),
+            "invalid_stride",
+            "a stride 4 bytes short of the RGBA row",
+        ),
+        fail(
+            "raw/fail_buffer_one_byte_short.raw",
+            r,
+            raw(0, 0, 33, 32, 8, 33 * 3 * 32 - 1),
+            "buffer_length",
+            "one byte less than 32 tight rows",
+        ),
+        fail(
+            "raw/fail_buffer_one_byte_long.raw",
+            r,
+            raw(1, 0, 32, 33, 12, (32 * 3 + 4) * 33 + 1),
+            "buffer_length",
+            "one byte more than 33 padded rows",
+        ),
+        fail(
+            "raw/fail_nv21_without_chroma.raw",
+            r,
+            raw(4, 0, 32, 32, 8, 32 * 32),
+            "buffer_length",
+            "the luma plane alone",
+        ),
+        fail(
+            "raw/fail_huge_stride.raw",
+            r,
+            raw(0, 0, 16, 16, 0x8000 | 1, 16 * 3 * 16),
+            "buffer_length",
+            "a stride of half the address space: the size it implies overflows",
         ),
     ]
 }
