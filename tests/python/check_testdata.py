@@ -4,7 +4,7 @@ envelope and protected template against the outcome its manifest states.
 
 Envelopes are opened by open_envelope.py (written from docs/envelope.md);
 templates are decoded here from the format table of docs/template.md. The
-pictures are the Rust input gate's and are only counted.
+pictures and raw camera buffers are the Rust input gate's and are only counted.
 
 Usage: check_testdata.py TESTDATA_DIR
 Prints one line per vector; exits 0 when every outcome matches, 1 otherwise,
@@ -104,7 +104,7 @@ def main(argv):
         print(f"{status} {entry['file']}: expected {entry['expect']}, got {got}")
         if got != entry["expect"]:
             mismatches.append(entry["file"])
-    print(f"{checked} envelopes and templates checked, {len(mismatches)} mismatches; {skipped} pictures left to the Rust input gate")
+    print(f"{checked} envelopes and templates checked, {len(mismatches)} mismatches; {skipped} pictures and raw buffers left to the Rust input gate")
     return 1 if mismatches or checked == 0 else 0
 
 
