@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Figures as data: every figure README.md quotes lives in figures.json, with the
-command that produced it, the machine and the date; README.md's figure tables
-are generated from that file, so a figure without a command cannot appear.
+"""Figures as data: the figures README.md and docs/ quote live in figures.json,
+with the command that produced them, the machine and the date; the figure
+tables between `<!-- figures:NAME -->` markers (README.md, docs/*.md) are
+generated from that file by the template scripts/figures/NAME.md, so a figure
+in them without a command cannot appear.
 
     scripts/figures.py list                       the figures, their kind and command
     scripts/figures.py run ID... [--into FILE]    run each figure's command, store its values
     scripts/figures.py run --main [--into FILE]   the figures the main evaluation measures
-    scripts/figures.py render                     rewrite README.md's generated tables
-    scripts/figures.py check [--against FILE]     README.md's tables are the rendering of
+    scripts/figures.py render                     rewrite the generated tables
+    scripts/figures.py check [--against FILE]     the generated tables are the rendering of
                                                   figures.json; with --against, a fresh
                                                   measurement agrees with it
 
@@ -486,23 +488,32 @@ def render_text(template, doc):
 
 
 def tables():
-    return {name: (ROOT / "scripts" / "figures" / f"{name}.md").read_text() for name in ("main", "speed", "load")}
+    return {f.stem: f.read_text() for f in sorted((ROOT / "scripts" / "figures").glob("*.md"))}
 
 
 BLOCK = re.compile(r"(<!-- figures:(\w+) -->\n)(.*?)(<!-- /figures:\2 -->)", re.S)
 
 
-def rendered_readme(doc):
+def documents():
+    """README.md and every page of docs/: where generated figure blocks may stand."""
+    return [README, *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def rendered(path, doc):
     templates = tables()
-    text = README.read_text()
+    text = path.read_text()
 
     def sub(m):
         name = m.group(2)
         if name not in templates:
-            raise SystemExit(usage(f"README.md has an unknown figures block {name}"))
+            raise SystemExit(usage(f"{path.relative_to(ROOT)} has an unknown figures block {name}"))
         return m.group(1) + render_text(templates[name], doc) + m.group(4)
 
     return BLOCK.sub(sub, text)
+
+
+def stale_documents(doc):
+    return [p for p in documents() if rendered(p, doc) != p.read_text()]
 
 
 def check(against):
@@ -512,8 +523,8 @@ def check(against):
         for field in ("command", "kind", "machine", "date", "values"):
             if field not in fig:
                 failures.append(f"{fid}: no {field}")
-    if rendered_readme(doc) != README.read_text():
-        failures.append("README.md's figure tables differ from figures.json: run scripts/figures.py render")
+    for path in stale_documents(doc):
+        failures.append(f"{path.relative_to(ROOT)}: its figure tables differ from figures.json: run scripts/figures.py render")
     if against:
         fresh = load(against)
         for fid, fig in fresh["figures"].items():
@@ -530,7 +541,7 @@ def check(against):
     for f in failures:
         print(f"figures.py: {f}", file=sys.stderr)
     if not failures:
-        print(f"figures: {len(doc['figures'])} figures, README.md tables generated from them" + (", fresh accuracy figures agree" if against else ""))
+        print(f"figures: {len(doc['figures'])} figures, the tables of README.md and docs/ generated from them" + (", fresh accuracy figures agree" if against else ""))
     return 1 if failures else 0
 
 
@@ -562,7 +573,9 @@ def main(argv):
             save(into, doc)
         return 0
     if cmd == "render":
-        README.write_text(rendered_readme(load(FIGURES)))
+        doc = load(FIGURES)
+        for path in documents():
+            path.write_text(rendered(path, doc))
         return 0
     if cmd == "check":
         against = None
