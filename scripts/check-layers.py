@@ -16,7 +16,8 @@ import sys
 # edge is listed in SAME_LAYER.
 LAYERS = [
     ("protection", ["faceseal-protect"]),
-    ("device pipeline and SDK", ["faceseal-core"]),
+    ("vision", ["faceseal-vision"]),
+    ("SDK", ["faceseal-core"]),
     ("split-trust protection", ["faceseal-split"]),
     ("bindings and services", ["faceseal-ffi", "faceseal-sync", "faceseal-keyholder"]),
     ("evaluation", ["faceseal-eval"]),

@@ -63,11 +63,11 @@ for step in "$@"; do
     linux)
         : "${FACESEAL_MODEL_DIR:?set FACESEAL_MODEL_DIR}"
         : "${FACESEAL_DATA_DIR:?set FACESEAL_DATA_DIR}"
-        echo "== faceseal-protect and faceseal-core tests on aarch64-unknown-linux-gnu under qemu-user"
+        echo "== faceseal-protect, faceseal-vision and faceseal-core tests on aarch64-unknown-linux-gnu under qemu-user"
         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
         CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
-            cargo test --locked -p faceseal-protect -p faceseal-core --target aarch64-unknown-linux-gnu
+            cargo test --locked -p faceseal-protect -p faceseal-vision -p faceseal-core --target aarch64-unknown-linux-gnu
         ;;
     *)
         echo "unknown step $step (android, ios, linux)" >&2

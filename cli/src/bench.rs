@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use faceseal_core::detect::largest_face;
-use faceseal_core::input::{InputLimits, decode_image};
 use faceseal_eval::metrics::median_p90;
+use faceseal_vision::detect::largest_face;
+use faceseal_vision::input::{InputLimits, decode_image};
 use serde::Serialize;
 
 use crate::GlobalArgs;

@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use faceseal_core::RgbFrame;
-use faceseal_core::liveness::{BurstLivenessChecker, TimedFrame};
 use faceseal_eval::metrics::median_p90;
+use faceseal_vision::liveness::{BurstLivenessChecker, TimedFrame};
 use serde::Serialize;
 
 use crate::GlobalArgs;
@@ -61,7 +61,7 @@ pub fn run(
             for (i, frame) in burst.iter().enumerate() {
                 let clock = Instant::now();
                 evidence.push(checker.observe(
-                    analyzer,
+                    analyzer.burst_models(),
                     TimedFrame {
                         frame,
                         timestamp_ms: i as u64 * 33,

@@ -19,9 +19,9 @@ use faceseal_core::RgbFrame;
 use faceseal_core::engine::{
     CaptureError, CaptureSessionConfig, Engine, FrameInput, RequestOptions,
 };
-use faceseal_core::input::{RawFrame, RawPixelFormat, Rotation};
 use faceseal_core::seal::{self, ChallengeNonce, Purpose};
 use faceseal_eval::metrics::median_p90;
+use faceseal_vision::input::{RawFrame, RawPixelFormat, Rotation};
 use serde::Serialize;
 
 use crate::GlobalArgs;

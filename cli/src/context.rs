@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use faceseal_core::input::{InputLimits, decode_image};
 use faceseal_core::{AnalyzerConfig, FaceAnalyzer, ModelLocator, RgbFrame};
+use faceseal_vision::input::{InputLimits, decode_image};
 
 use crate::GlobalArgs;
 
@@ -24,7 +24,7 @@ pub enum CliError {
     Image {
         path: String,
         #[source]
-        source: faceseal_core::input::InputError,
+        source: faceseal_vision::input::InputError,
     },
     #[error("{path}: {source}")]
     Io {

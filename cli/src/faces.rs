@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use faceseal_core::align::align;
-use faceseal_core::detect::{DetectedFace, FaceDetector, largest_face};
-use faceseal_core::liveness::LivenessDecision;
-use faceseal_core::quality::{QualityMeasure, QualityReport, assess};
 use faceseal_core::{FaceAnalyzer, MatchDecision, ModelKind, PipelineError, RgbFrame};
+use faceseal_vision::align::align;
+use faceseal_vision::detect::{DetectedFace, FaceDetector, largest_face};
+use faceseal_vision::liveness::LivenessDecision;
+use faceseal_vision::quality::{QualityMeasure, QualityReport, assess};
 use serde::Serialize;
 
 use crate::GlobalArgs;

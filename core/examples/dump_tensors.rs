@@ -9,12 +9,12 @@
 
 use std::path::PathBuf;
 
-use faceseal_core::align::align;
-use faceseal_core::detect::{DetectorConfig, Letterbox, largest_face};
-use faceseal_core::embed::to_rgb_tensor;
-use faceseal_core::input::{InputLimits, decode_image};
-use faceseal_core::liveness::{crop_box, resize_crop, to_bgr_tensor};
 use faceseal_core::{AnalyzerConfig, FaceAnalyzer, ModelLocator};
+use faceseal_vision::align::align;
+use faceseal_vision::detect::{DetectorConfig, Letterbox, largest_face};
+use faceseal_vision::embed::to_rgb_tensor;
+use faceseal_vision::input::{InputLimits, decode_image};
+use faceseal_vision::liveness::{crop_box, resize_crop, to_bgr_tensor};
 
 fn write_f32(path: &PathBuf, values: &[f32]) {
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();

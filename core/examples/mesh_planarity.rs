@@ -19,12 +19,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use faceseal_core::detect::{DetectorConfig, FaceDetector, largest_face};
-use faceseal_core::input::{InputLimits, decode_image};
-use faceseal_core::liveness::parallax::{ParallaxLimits, ParallaxVerdict, measure_parallax};
-use faceseal_core::mesh::{FaceMesh, MeshPoint, PlanarityLimits, head_pose, planarity};
 use faceseal_core::{Landmarks, ModelKind, ModelLocator};
 use faceseal_eval::metrics::equal_error_rate;
+use faceseal_vision::detect::{DetectorConfig, FaceDetector, largest_face};
+use faceseal_vision::input::{InputLimits, decode_image};
+use faceseal_vision::liveness::parallax::{ParallaxLimits, ParallaxVerdict, measure_parallax};
+use faceseal_vision::mesh::{FaceMesh, MeshPoint, PlanarityLimits, head_pose, planarity};
 use serde::Serialize;
 
 const BURST: usize = 5;

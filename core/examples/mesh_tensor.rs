@@ -9,10 +9,10 @@
 
 use std::path::PathBuf;
 
-use faceseal_core::detect::{DetectorConfig, FaceDetector, largest_face};
-use faceseal_core::input::{InputLimits, decode_image};
-use faceseal_core::mesh::{MeshCrop, crop_tensor};
 use faceseal_core::{ModelKind, ModelLocator};
+use faceseal_vision::detect::{DetectorConfig, FaceDetector, largest_face};
+use faceseal_vision::input::{InputLimits, decode_image};
+use faceseal_vision::mesh::{MeshCrop, crop_tensor};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

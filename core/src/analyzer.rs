@@ -8,11 +8,11 @@ use crate::detect::{DetectedFace, DetectorConfig, FaceDetector};
 use crate::embed::FaceEmbedder;
 use crate::embedding::Embedding;
 use crate::frame::RgbFrame;
-use crate::inference::InferenceError;
 use crate::input::InputError;
-use crate::liveness::{DEFAULT_LIVENESS_THRESHOLD, LivenessChecker, LivenessDecision};
+use crate::liveness::{BurstModels, DEFAULT_LIVENESS_THRESHOLD, LivenessChecker, LivenessDecision};
 use crate::models::{ModelError, ModelKind, ModelLocator};
 use crate::quality::{QualityIssue, QualityReport, QualityThresholds, assess, face_count_issue};
+use faceseal_vision::InferenceError;
 
 /// Same person when the Euclidean distance of two (mirror-averaged)
 /// descriptors is below this. Chosen on LFW View 2 (see the README).
@@ -129,6 +129,14 @@ impl FaceAnalyzer {
 
     pub fn embedder(&self) -> &FaceEmbedder {
         &self.embedder
+    }
+
+    /// The detector and the liveness pair, as the burst checker takes them.
+    pub fn burst_models(&self) -> BurstModels<'_> {
+        BurstModels {
+            detector: &self.detector,
+            liveness: &self.liveness,
+        }
     }
 
     /// Builds the optimised plans for frames of this size now.

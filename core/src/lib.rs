@@ -1,43 +1,21 @@
 #![forbid(unsafe_code)]
 #![doc = include_str!("../README.md")]
 
-pub mod frame;
-pub mod geometry;
-pub mod models;
-
-// The protection layer, re-exported under the paths the SDK has always used.
+// The protection layer, re-exported: the SDK's results are templates and
+// sealed envelopes, so its users need these types with it.
 pub use faceseal_protect::{consent, embedding, seal, template};
+// The vision layer, under the paths the SDK's own modules use; users reach it
+// as `faceseal_vision`, and the SDK re-exports at its root only the types its
+// API takes and returns.
+use faceseal_vision::{align, detect, embed, frame, input, liveness, models, quality};
 
-#[cfg(feature = "input")]
-pub mod input;
-
-#[cfg(feature = "pipeline")]
-pub mod align;
-#[cfg(feature = "pipeline")]
 pub mod analyzer;
-#[cfg(feature = "pipeline")]
-pub mod detect;
-#[cfg(feature = "pipeline")]
-pub mod embed;
-#[cfg(feature = "pipeline")]
 pub mod engine;
-#[cfg(feature = "pipeline")]
 pub mod enrolment;
-#[cfg(feature = "pipeline")]
-mod inference;
-#[cfg(feature = "pipeline")]
-pub mod liveness;
-#[cfg(feature = "pipeline")]
-pub mod mesh;
-#[cfg(feature = "pipeline")]
-pub mod quality;
 
-pub use embedding::{EMBEDDING_DIM, Embedding};
-pub use frame::RgbFrame;
-pub use geometry::{BoundingBox, Landmarks, Point};
-pub use models::{ModelError, ModelKind, ModelLocator};
+pub use faceseal_protect::embedding::{EMBEDDING_DIM, Embedding};
+pub use faceseal_vision::{
+    BoundingBox, InferenceError, Landmarks, ModelError, ModelKind, ModelLocator, Point, RgbFrame,
+};
 
-#[cfg(feature = "pipeline")]
 pub use analyzer::{AnalyzerConfig, FaceAnalysis, FaceAnalyzer, MatchDecision, PipelineError};
-#[cfg(feature = "pipeline")]
-pub use inference::InferenceError;

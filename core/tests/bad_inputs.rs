@@ -3,10 +3,10 @@
 
 mod common;
 
-use faceseal_core::input::{
+use faceseal_vision::input::{
     InputError, InputLimits, RawFrame, RawPixelFormat, decode_image, decode_raw,
 };
-use faceseal_core::models::{ModelError, ModelKind, ModelLocator};
+use faceseal_vision::models::{ModelError, ModelKind, ModelLocator};
 
 fn real_jpeg() -> Vec<u8> {
     let path = common::data_dir().join("lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg");
@@ -147,7 +147,7 @@ fn model_file_with_one_byte_changed() {
         other => panic!("expected HashMismatch, got {other:?}"),
     }
     // The same bytes handed over in memory are refused the same way.
-    let err = faceseal_core::detect::FaceDetector::new(&tampered, Default::default())
+    let err = faceseal_vision::detect::FaceDetector::new(&tampered, Default::default())
         .err()
         .unwrap();
     assert!(matches!(err, ModelError::HashMismatch { .. }));

@@ -12,10 +12,10 @@ use faceseal_core::engine::{
     CaptureError, CaptureSessionConfig, Engine, EngineConfig, FrameInput, Guidance, RequestOptions,
     TemplateConfig,
 };
-use faceseal_core::frame::sequence_digest;
-use faceseal_core::liveness::{BurstReason, SecurityLevel};
 use faceseal_core::seal::{self, ChallengeNonce, Purpose, TenantSecretKey};
 use faceseal_core::template::{MatchThreshold, TemplateSecret};
+use faceseal_vision::frame::sequence_digest;
+use faceseal_vision::liveness::{BurstReason, SecurityLevel};
 
 fn burst(list: &str, dir: &str, prefix: &str, n: usize) -> Vec<(String, u64)> {
     common::nuaa_session(list, dir, prefix, n)

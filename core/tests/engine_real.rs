@@ -13,10 +13,10 @@ use faceseal_core::engine::{
     EngineError, ErrorKind, FrameInput, MIN_BURST_FRAMES, RequestOptions, TemplateConfig,
     TimedInput,
 };
-use faceseal_core::input::{RawFrame, RawPixelFormat, Rotation};
-use faceseal_core::liveness::{BurstReason, SecurityLevel};
 use faceseal_core::seal::{self, ChallengeNonce, Purpose, TenantSecretKey};
 use faceseal_core::template::TemplateSecret;
+use faceseal_vision::input::{RawFrame, RawPixelFormat, Rotation};
+use faceseal_vision::liveness::{BurstReason, SecurityLevel};
 
 const ENROL_A: &str = "lfw/images/Tony_Blair/Tony_Blair_0018.jpg";
 const PRINTED_PHOTO: &str = "screen_replay/silent_face_samples/image_F1.jpg";

@@ -4,15 +4,15 @@
 
 mod common;
 
-use faceseal_core::liveness::burst::capture_digest;
-use faceseal_core::liveness::challenge::ChallengeFailure;
-use faceseal_core::liveness::temporal::TemporalIssue;
-use faceseal_core::liveness::{
+use faceseal_core::seal::ChallengeNonce;
+use faceseal_core::{FaceAnalyzer, RgbFrame};
+use faceseal_vision::liveness::burst::capture_digest;
+use faceseal_vision::liveness::challenge::ChallengeFailure;
+use faceseal_vision::liveness::temporal::TemporalIssue;
+use faceseal_vision::liveness::{
     BurstLivenessChecker, BurstReason, ChallengeSequence, FrameEvidence, LivenessPolicy,
     SecurityLevel, TimedFrame,
 };
-use faceseal_core::seal::ChallengeNonce;
-use faceseal_core::{FaceAnalyzer, RgbFrame};
 
 /// The first `n` frames of a session in the train list, in frame order.
 fn session(list: &str, dir: &str, prefix: &str, n: usize) -> Vec<(RgbFrame, u64)> {
@@ -32,7 +32,7 @@ fn observe(
         .map(|(frame, t)| {
             checker
                 .observe(
-                    analyzer,
+                    analyzer.burst_models(),
                     TimedFrame {
                         frame,
                         timestamp_ms: *t,
@@ -70,11 +70,11 @@ fn the_capture_digest_matches_the_frame_sequence_digest() {
     let refs: Vec<&RgbFrame> = frames.iter().map(|(f, _)| f).collect();
     assert_eq!(
         capture_digest(&evidence),
-        faceseal_core::frame::sequence_digest(&refs)
+        faceseal_vision::frame::sequence_digest(&refs)
     );
     assert_ne!(
         capture_digest(&evidence[..2]),
-        faceseal_core::frame::sequence_digest(&refs)
+        faceseal_vision::frame::sequence_digest(&refs)
     );
 }
 
@@ -138,8 +138,8 @@ fn sessions(list: &str, count: usize) -> Vec<String> {
 
 #[test]
 fn the_border_cue_finds_the_edges_of_held_photos_not_the_room_behind_live_faces() {
-    use faceseal_core::liveness::border::border_cue;
-    use faceseal_core::liveness::policy::SCREEN_LIMITS;
+    use faceseal_vision::liveness::border::border_cue;
+    use faceseal_vision::liveness::policy::SCREEN_LIMITS;
     let analyzer = common::analyzer();
     let flagged = |list: &str, dir: &str| {
         let mut framed = 0;
@@ -147,7 +147,7 @@ fn the_border_cue_finds_the_edges_of_held_photos_not_the_room_behind_live_faces(
         for prefix in sessions(list, 10) {
             for (frame, _) in session(list, dir, &prefix, 2) {
                 let faces = analyzer.detect(&frame).unwrap();
-                let face = faceseal_core::detect::largest_face(&faces).expect("a face");
+                let face = faceseal_vision::detect::largest_face(&faces).expect("a face");
                 seen += 1;
                 if border_cue(&frame, &face.bbox).unwrap().support > SCREEN_LIMITS.max_border {
                     framed += 1;

@@ -13,9 +13,9 @@ mod common;
 use std::path::PathBuf;
 
 use common::reference::{Bound, Reference, check_close, check_pinned};
-use faceseal_core::detect::{DetectorConfig, FaceDetector, largest_face};
-use faceseal_core::mesh::{FaceMesh, MESH_POINTS, MeshCrop, crop_tensor};
 use faceseal_core::{ModelKind, ModelLocator};
+use faceseal_vision::detect::{DetectorConfig, FaceDetector, largest_face};
+use faceseal_vision::mesh::{FaceMesh, MESH_POINTS, MeshCrop, crop_tensor};
 use serde_json::Value;
 
 /// Mesh coordinates (crop pixels, 0..192) and the face probability must

@@ -4,7 +4,7 @@
 mod common;
 
 use faceseal_core::PipelineError;
-use faceseal_core::liveness::LivenessReason;
+use faceseal_vision::liveness::LivenessReason;
 
 #[test]
 fn live_webcam_frame_passes_every_gate() {

@@ -7,8 +7,8 @@
 //! independent Python reader (`tests/python/check_testdata.py`) must reach
 //! the same outcomes.
 //!
-//! `FACESEAL_BLESS=1 cargo test -p faceseal-core --test testdata_corpus`
-//! rewrites the corpus. The Python check needs `python3` with `cryptography`.
+//! `FACESEAL_BLESS=1 cargo test --workspace --test testdata_corpus`
+//! rewrites the corpus. The Python check needs `python3` with `cryptography` and `Pillow`.
 
 mod corpus;
 
@@ -16,9 +16,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use faceseal_core::input::{InputError, InputLimits, decode_image};
 use faceseal_core::seal::{self, SealError, TenantSecretKey};
 use faceseal_core::template::{ProtectedTemplate, TemplateError};
+use faceseal_vision::input::{InputError, InputLimits, decode_image};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -252,14 +252,16 @@ fn python_reader_gives_the_same_outcomes() {
         .arg(root())
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run python3 ({e}): the corpus check needs python3 with 'cryptography'")
+            panic!("cannot run python3 ({e}): the corpus check needs python3 with 'cryptography' and 'Pillow'")
         });
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     match out.status.code() {
         Some(0) => eprintln!("{stdout}"),
         Some(3) => {
-            panic!("python3 lacks the 'cryptography' package (pip install cryptography): {stderr}")
+            panic!(
+                "python3 lacks a package the corpus check needs (pip install cryptography pillow): {stderr}"
+            )
         }
         other => panic!("check_testdata.py ({other:?}):\n{stdout}\n{stderr}"),
     }

@@ -10,10 +10,10 @@ use faceseal_core::engine::{
     CancelToken, CaptureTerms, Engine, EngineConfig, EngineError, ErrorKind, FrameInput, RawInput,
     RequestOptions, TemplateConfig, TenantConfig, TimedInput,
 };
-use faceseal_core::input::{RawPixelFormat, Rotation};
-use faceseal_core::models::ModelLocator;
 use faceseal_core::seal::{ChallengeNonce, TenantPublicKey};
 use faceseal_core::template::{IomParams, MatchThreshold, ProtectedTemplate, TemplateSecret};
+use faceseal_vision::input::{RawPixelFormat, Rotation};
+use faceseal_vision::models::ModelLocator;
 use zeroize::Zeroizing;
 
 mod capture;

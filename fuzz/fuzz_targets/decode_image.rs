@@ -2,7 +2,7 @@
 //! a frame it returns must respect the limits it was given.
 #![no_main]
 
-use faceseal_core::input::{InputLimits, decode_image};
+use faceseal_vision::input::{InputLimits, decode_image};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

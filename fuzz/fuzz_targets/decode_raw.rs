@@ -7,7 +7,7 @@
 #[path = "../../core/tests/corpus/raw_header.rs"]
 mod raw_header;
 
-use faceseal_core::input::{Rotation, decode_raw_rotated};
+use faceseal_vision::input::{Rotation, decode_raw_rotated};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use faceseal_core::seal::{self, SealError, TenantSecretKey};
+use faceseal_protect::seal::{self, SealError, TenantSecretKey};
 use libfuzzer_sys::fuzz_target;
 
 fn key() -> &'static TenantSecretKey {

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use faceseal_core::seal::{KeyId, Purpose, TenantSecretKey};
+use faceseal_protect::seal::{KeyId, Purpose, TenantSecretKey};
 use faceseal_sync::sealed::{Expectation, open_envelope};
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 //! back to the same bytes and compare equal to itself.
 #![no_main]
 
-use faceseal_core::template::ProtectedTemplate;
+use faceseal_protect::template::ProtectedTemplate;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

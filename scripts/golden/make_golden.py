@@ -80,7 +80,8 @@ def main():
                                       "input_sha256": reference.sha256(t[f"liveness{i}"]),
                                       "logits": floats(logits)})
         (desc,) = sessions["embedder"].run(None, {"input": t["embedder"]})
-        entry["embedder"] = {"input_sha256": reference.sha256(t["embedder"]), "descriptor": floats(desc)}
+        entry["embedder"] = {"landmarks": ref["chip_landmarks"],
+                             "input_sha256": reference.sha256(t["embedder"]), "descriptor": floats(desc)}
         entries.append(entry)
         print(f"{rel}: {len(entry['detections'])} face(s)", file=sys.stderr)
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,13 @@ onnxruntime runs the detector whose boxes and landmarks the crops start from.
 
 As a program it writes the reference input tensors for one picture:
 
-    reference.py DATA_DIR IMAGE DET_SIZE OUT_DIR MODEL_DIR [MODEL_DIR...]
+    reference.py [--chip-landmarks JSON] DATA_DIR IMAGE DET_SIZE OUT_DIR MODEL_DIR [MODEL_DIR...]
+
+The embedder's chip is cut at the face's landmarks rounded to 1/1000 pixel,
+or at the five [x, y] points of --chip-landmarks: the golden test passes the
+points the golden file was made with, because onnxruntime's landmarks differ
+in their last bits from one CPU to another (AVX2 and AVX-512 kernels), and
+the chip's pixels, rounded to whole values, would follow them.
 
 OUT_DIR gets raw little-endian float32 files `detector.f32`, `liveness0.f32`,
 `liveness1.f32`, `embedder.f32`, `mesh.f32` (the mesh crop from the detector
@@ -321,9 +327,16 @@ def sha256(t):
     return hashlib.sha256(np.ascontiguousarray(t, dtype="<f4").tobytes()).hexdigest()
 
 
-def reference(sessions, picture, det_size):
+def chip_points(landmarks):
+    """The landmarks the chip is cut at: rounded to 1/1000 pixel, as the
+    golden file stores them."""
+    return [[round(float(x), 3), round(float(y), 3)] for x, y in landmarks]
+
+
+def reference(sessions, picture, det_size, chip_landmarks=None):
     """Every model's reference input for one picture, with the detector's raw
-    outputs and the detections the crops start from."""
+    outputs and the detections the crops start from. The chip is cut at
+    `chip_landmarks`, by default the largest face's (chip_points)."""
     rgb = decode(picture)
     det_in, plan = letterbox(rgb, det_size)
     loc, conf, lms = (o[0] for o in sessions["detector"].run(None, {"input": det_in}))
@@ -336,7 +349,9 @@ def reference(sessions, picture, det_size):
     for i, factor in enumerate(LIVENESS_FACTORS):
         tensors[f"liveness{i}"], box = liveness_tensor(rgb, face["bbox"], factor)
         crops.append(box)
-    tensors["embedder"] = chip(rgb, face["landmarks"])
+    if chip_landmarks is None:
+        chip_landmarks = chip_points(face["landmarks"])
+    tensors["embedder"] = chip(rgb, chip_landmarks)
     # The mesh starts from the detector at its default size.
     if det_size == MESH_DET_SIZE:
         mesh_face = face
@@ -354,6 +369,7 @@ def reference(sessions, picture, det_size):
         "liveness_crops": crops,
         "mesh_face": mesh_face,
         "mesh_crop": mesh_crop,
+        "chip_landmarks": chip_landmarks,
     }
 
 
@@ -367,14 +383,19 @@ def versions():
 
 
 def main():
-    if len(sys.argv) < 6:
+    args = sys.argv[1:]
+    chip_landmarks = None
+    if args[:1] == ["--chip-landmarks"] and len(args) > 1:
+        chip_landmarks = json.loads(args[1])
+        args = args[2:]
+    if len(args) < 5:
         sys.exit(__doc__)
-    data, image, det_size, out = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
-    ref = reference(sessions_for(sys.argv[5:], ("detector",)), data / image, det_size)
+    data, image, det_size, out = Path(args[0]), args[1], int(args[2]), Path(args[3])
+    ref = reference(sessions_for(args[4:], ("detector",)), data / image, det_size, chip_landmarks)
     out.mkdir(parents=True, exist_ok=True)
     index = {"versions": versions(), "plan": ref["plan"], "face": ref["face"],
              "liveness_crops": ref["liveness_crops"], "mesh_face": ref["mesh_face"],
-             "mesh_crop": ref["mesh_crop"], "tensors": {}}
+             "mesh_crop": ref["mesh_crop"], "chip_landmarks": ref["chip_landmarks"], "tensors": {}}
     for name, t in ref["tensors"].items():
         np.ascontiguousarray(t, dtype="<f4").tofile(out / f"{name}.f32")
         index["tensors"][name] = {"shape": list(t.shape), "sha256": sha256(t)}

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 
 use common::*;
 use faceseal_core::enrolment::{self, CaptureRequest, ProtectedCapture};
-use faceseal_core::input::{InputLimits, decode_image};
 use faceseal_core::seal::{self, Purpose};
 use faceseal_core::template::TemplateSecret;
 use faceseal_core::{AnalyzerConfig, FaceAnalyzer, ModelLocator, RgbFrame};
 use faceseal_sync::client::HttpClient;
 use faceseal_sync::db::Value;
+use faceseal_vision::input::{InputLimits, decode_image};
 use hyper::StatusCode;
 use serde_json::json;
 

@@ -1,9 +1,9 @@
 //! Recognition: the dlib ResNet descriptor of an aligned face chip.
 
 use crate::align::{AlignedFace, CHIP_SIZE};
-use crate::embedding::{EMBEDDING_DIM, Embedding};
 use crate::inference::{InferenceError, OnnxNetwork, output_f32};
 use crate::models::{ModelError, ModelKind};
+use faceseal_protect::embedding::{EMBEDDING_DIM, Embedding};
 
 const SHAPE: [usize; 4] = [1, 3, CHIP_SIZE as usize, CHIP_SIZE as usize];
 

@@ -5,8 +5,8 @@
 
 use std::io::Cursor;
 
-use faceseal_core::RgbFrame;
-use faceseal_core::input::{
+use faceseal_vision::RgbFrame;
+use faceseal_vision::input::{
     InputError, InputLimits, RawFrame, RawPixelFormat, Rotation, decode_image, decode_raw_rotated,
 };
 use image::{DynamicImage, ImageFormat, RgbImage};

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use faceseal_core::FaceAnalyzer;
-use faceseal_core::liveness::parallax::ParallaxVerdict;
-use faceseal_core::liveness::{
+use faceseal_eval::metrics::{equal_error_rate, pad_rates};
+use faceseal_vision::liveness::parallax::ParallaxVerdict;
+use faceseal_vision::liveness::{
     BurstDecision, BurstLivenessChecker, FrameEvidence, LivenessPolicy, SecurityLevel, TimedFrame,
 };
-use faceseal_eval::metrics::{equal_error_rate, pad_rates};
 use serde::Serialize;
 
 use crate::GlobalArgs;
@@ -204,7 +204,7 @@ fn observe(
 ) -> CliResult<FrameEvidence> {
     let frame = load_image(&s.path)?;
     Ok(checker.observe(
-        analyzer,
+        analyzer.burst_models(),
         TimedFrame {
             frame: &frame,
             timestamp_ms: s.frame_number * MS_PER_FRAME_NUMBER,
@@ -297,8 +297,8 @@ struct FrameRecord<'a> {
     frame_number: u64,
     faces: usize,
     passive: Option<f32>,
-    screen: Option<faceseal_core::liveness::screen::ScreenCues>,
-    face: Option<faceseal_core::detect::DetectedFace>,
+    screen: Option<faceseal_vision::liveness::screen::ScreenCues>,
+    face: Option<faceseal_vision::detect::DetectedFace>,
 }
 
 fn write_frames(path: &Path, frames: &BTreeMap<usize, Scored>) -> CliResult<()> {

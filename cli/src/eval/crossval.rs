@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use faceseal_core::liveness::calibration::{CUE_BUDGET, FoldRefusals, fit_screen_limits};
-use faceseal_core::liveness::parallax::ParallaxVerdict;
-use faceseal_core::liveness::policy::{CueGates, ScreenLimits};
-use faceseal_core::liveness::{
+use faceseal_vision::liveness::calibration::{CUE_BUDGET, FoldRefusals, fit_screen_limits};
+use faceseal_vision::liveness::parallax::ParallaxVerdict;
+use faceseal_vision::liveness::policy::{CueGates, ScreenLimits};
+use faceseal_vision::liveness::{
     BurstDecision, BurstLivenessChecker, BurstReason, FrameEvidence, LivenessPolicy, SecurityLevel,
 };
 use serde::Serialize;
@@ -121,7 +121,7 @@ type Tally = BTreeMap<String, [usize; 4]>;
 
 fn live_cues<'a>(
     frames: impl Iterator<Item = (&'a Sample, &'a FrameEvidence)>,
-) -> Vec<faceseal_core::liveness::screen::ScreenCues> {
+) -> Vec<faceseal_vision::liveness::screen::ScreenCues> {
     frames
         .filter(|(s, _)| s.live)
         .filter_map(|(_, e)| e.screen)

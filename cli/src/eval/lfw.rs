@@ -103,7 +103,7 @@ pub(super) enum Face {
 fn central_face(analyzer: &FaceAnalyzer, path: &Path) -> CliResult<Face> {
     let frame = load_image(path)?;
     let centre = faceseal_core::Point::new(frame.width() as f32 / 2.0, frame.height() as f32 / 2.0);
-    let pick = |faces: Vec<faceseal_core::detect::DetectedFace>| {
+    let pick = |faces: Vec<faceseal_vision::detect::DetectedFace>| {
         faces.into_iter().min_by(|a, b| {
             a.bbox
                 .centre()

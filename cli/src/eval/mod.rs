@@ -181,8 +181,8 @@ pub enum Level {
 }
 
 impl Level {
-    fn core(self) -> faceseal_core::liveness::SecurityLevel {
-        use faceseal_core::liveness::SecurityLevel;
+    fn core(self) -> faceseal_vision::liveness::SecurityLevel {
+        use faceseal_vision::liveness::SecurityLevel;
         match self {
             Level::Basic => SecurityLevel::Basic,
             Level::Standard => SecurityLevel::Standard,

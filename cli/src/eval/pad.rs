@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use faceseal_core::FaceAnalyzer;
-use faceseal_core::detect::largest_face;
 use faceseal_eval::metrics::{equal_error_rate, pad_rates};
+use faceseal_vision::detect::largest_face;
 use serde::Serialize;
 
 use super::Split;

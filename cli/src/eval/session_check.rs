@@ -13,8 +13,8 @@ use std::time::Duration;
 use faceseal_core::engine::{
     CaptureError, CaptureSessionConfig, Engine, FrameInput, RequestOptions,
 };
-use faceseal_core::liveness::{BurstDecision, SecurityLevel};
 use faceseal_core::seal::{self, ChallengeNonce, Purpose};
+use faceseal_vision::liveness::{BurstDecision, SecurityLevel};
 use serde::Serialize;
 
 use super::burst::{MS_PER_FRAME_NUMBER, Sample};

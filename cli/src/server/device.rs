@@ -8,9 +8,9 @@ use faceseal_core::engine::{
     CaptureError, CaptureOutcome, CaptureSessionConfig, Engine, EngineConfig, FrameFeedback,
     FrameInput, RequestOptions, TemplateConfig,
 };
-use faceseal_core::liveness::BurstDecision;
 use faceseal_core::seal::{ChallengeNonce, Purpose, SecurityLevel, TenantPublicKey};
 use faceseal_core::template::{IomParams, TemplateSecret};
+use faceseal_vision::liveness::BurstDecision;
 use zeroize::Zeroizing;
 
 use super::api::Bundle;

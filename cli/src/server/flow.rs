@@ -5,8 +5,8 @@
 //! reads the decision by challenge id.
 
 use faceseal_core::engine::FrameFeedback;
-use faceseal_core::liveness::BurstDecision;
 use faceseal_core::seal::{ChallengeNonce, Purpose, SecurityLevel};
+use faceseal_vision::liveness::BurstDecision;
 use serde::Serialize;
 
 use super::CaptureArgs;

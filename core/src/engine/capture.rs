@@ -529,7 +529,7 @@ fn observe(
 ) -> Result<Observed, crate::PipelineError> {
     let size = (frame.width(), frame.height());
     let evidence = checker.observe(
-        analyzer,
+        analyzer.burst_models(),
         TimedFrame {
             frame,
             timestamp_ms,

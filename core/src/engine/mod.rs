@@ -65,7 +65,8 @@ pub use config::{
 };
 pub use error::{EngineError, ErrorKind};
 pub use oneshot::{CaptureTerms, Enrolment, LocalComparison, TimedInput};
-pub use queue::{CancelToken, JobControl, QueueError, WorkQueue};
+pub use queue::{CancelToken, QueueError};
+pub(crate) use queue::{JobControl, WorkQueue};
 pub use request::{FrameInput, RawInput, RequestOptions};
 
 use std::sync::Arc;
@@ -80,7 +81,7 @@ use crate::frame::RgbFrame;
 use crate::input::InputLimits;
 use crate::liveness::LivenessDecision;
 use crate::quality::{QualityIssue, face_count_issue};
-use crate::template::{MatchThreshold, ProtectedTemplate, TemplateError, TemplateKey};
+use crate::template::{MatchThreshold, ProtectedTemplate, TemplateKey};
 
 /// Models, keys and configuration, shared by the workers.
 struct Shared {
@@ -224,25 +225,16 @@ impl Engine {
         )?);
         // Shared by the parts, wiped when the last of them drops it.
         let embedding = Arc::new(fused);
-        let deadline = options.deadline(self.default_deadline);
-        let cancel = options.cancel.clone().unwrap_or_default();
         let jobs = config
             .params
             .split(self.queue.worker_count())
             .into_iter()
             .map(|hashes| {
                 let (key, embedding) = (Arc::clone(&key), Arc::clone(&embedding));
-                move |control: &JobControl| {
-                    control.check()?;
-                    Ok(key.protect_part(&embedding, hashes))
-                }
+                move || key.protect_part(&embedding, hashes)
             })
             .collect();
-        let parts = self
-            .queue
-            .run_split(deadline, &cancel, jobs)?
-            .into_iter()
-            .collect::<Result<Vec<_>, TemplateError>>()?;
+        let parts = self.run_jobs(options, jobs)?;
         Ok(key.assemble(parts)?)
     }
 
@@ -264,23 +256,14 @@ impl Engine {
             views.push(chip);
             views.extend(mirrored);
         }
-        let deadline = options.deadline(self.default_deadline);
-        let cancel = options.cancel.clone().unwrap_or_default();
         let jobs = views
             .into_iter()
             .map(|view| {
                 let shared = Arc::clone(&self.shared);
-                move |control: &JobControl| {
-                    control.check()?;
-                    Ok(shared.analyzer.embed_view(&view))
-                }
+                move || shared.analyzer.embed_view(&view)
             })
             .collect();
-        let embedded = self
-            .queue
-            .run_split(deadline, &cancel, jobs)?
-            .into_iter()
-            .collect::<Result<Vec<Embedding>, PipelineError>>()?;
+        let embedded: Vec<Embedding> = self.run_jobs(options, jobs)?;
         let per_chip: Vec<Embedding> = if mirror {
             embedded
                 .chunks_exact(2)
@@ -291,6 +274,35 @@ impl Engine {
         };
         let refs: Vec<&Embedding> = per_chip.iter().collect();
         Ok(Embedding::fuse(&refs).ok_or(crate::template::TemplateError::DegenerateEmbedding)?)
+    }
+
+    /// Runs independent jobs of one request at once, on as many workers as
+    /// are free, within the request's deadline and cancel token; the results
+    /// in the jobs' order, or the first failure.
+    fn run_jobs<T, E, F>(
+        &self,
+        options: &RequestOptions,
+        jobs: Vec<F>,
+    ) -> Result<Vec<T>, EngineError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        EngineError: From<E>,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+    {
+        let deadline = options.deadline(self.default_deadline);
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let jobs = jobs
+            .into_iter()
+            .map(|job| {
+                move |control: &JobControl| {
+                    control.check()?;
+                    Ok(job())
+                }
+            })
+            .collect();
+        let results = self.queue.run_split(deadline, &cancel, jobs)?;
+        Ok(results.into_iter().collect::<Result<Vec<T>, E>>()?)
     }
 
     /// Runs `work` on a worker within the request's deadline.

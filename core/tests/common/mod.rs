@@ -10,8 +10,8 @@ pub mod reference;
 
 use std::path::PathBuf;
 
-use faceseal_core::input::{InputLimits, decode_image};
 use faceseal_core::{AnalyzerConfig, FaceAnalyzer, ModelLocator, RgbFrame};
+use faceseal_vision::input::{InputLimits, decode_image};
 
 /// Directory of the evaluation data (LFW, NUAA, ...), from `FACESEAL_DATA_DIR`.
 pub fn data_dir() -> PathBuf {
@@ -28,7 +28,7 @@ pub fn locator() -> ModelLocator {
     let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
     let locator = ModelLocator::new().with_env_dirs().with_dir(bundled);
     assert!(
-        std::env::var_os(faceseal_core::models::MODEL_DIR_ENV).is_some(),
+        std::env::var_os(faceseal_vision::models::MODEL_DIR_ENV).is_some(),
         "FACESEAL_MODEL_DIR is not set: the liveness models are found there (see README.md, Testing)"
     );
     locator

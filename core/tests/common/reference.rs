@@ -24,6 +24,12 @@ impl Reference {
     /// detector's long side `det_size`. Needs `python3` with numpy, pillow and
     /// onnxruntime; fails, never skips, without them.
     pub fn run(image: &str, det_size: u32) -> Self {
+        Self::run_with(image, det_size, None)
+    }
+
+    /// As [`Self::run`], with the embedder's chip cut at `chip_landmarks`
+    /// (the golden file's points) rather than at the reference detector's.
+    pub fn run_with(image: &str, det_size: u32, chip_landmarks: Option<&Value>) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let dir = std::env::temp_dir().join(format!(
             "faceseal-golden-{}-{}",
@@ -31,13 +37,16 @@ impl Reference {
             image.replace(['/', '.'], "_")
         ));
         let mut command = Command::new("python3");
+        command.arg(root.join("scripts/golden/reference.py"));
+        if let Some(points) = chip_landmarks {
+            command.arg("--chip-landmarks").arg(points.to_string());
+        }
         command
-            .arg(root.join("scripts/golden/reference.py"))
             .arg(super::data_dir())
             .arg(image)
             .arg(det_size.to_string())
             .arg(&dir);
-        if let Some(dirs) = std::env::var_os(faceseal_core::models::MODEL_DIR_ENV) {
+        if let Some(dirs) = std::env::var_os(faceseal_vision::models::MODEL_DIR_ENV) {
             command.args(std::env::split_paths(&dirs));
         }
         command.arg(root.join("models"));
@@ -162,17 +171,27 @@ impl Reference {
     /// faceseal's crops can be compared on the same box and landmarks.
     pub fn face(&self, which: &str) -> (BoundingBox, Landmarks) {
         let face = &self.index[which];
-        let v = |x: &Value| x.as_f64().expect("number") as f32;
-        let b: Vec<f32> = face["bbox"].as_array().unwrap().iter().map(v).collect();
-        let points: Vec<Point> = face["landmarks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| Point::new(v(&p[0]), v(&p[1])))
-            .collect();
-        (
-            BoundingBox::new(b[0], b[1], b[2], b[3]),
-            Landmarks::from_array(points.try_into().expect("five landmarks")),
-        )
+        (bbox_of(&face["bbox"]), landmarks_of(&face["landmarks"]))
     }
+}
+
+fn number(x: &Value) -> f32 {
+    x.as_f64().expect("number") as f32
+}
+
+/// A box as the reference and the golden files write it, `[x1, y1, x2, y2]`.
+pub fn bbox_of(v: &Value) -> BoundingBox {
+    let b: Vec<f32> = v.as_array().expect("a box").iter().map(number).collect();
+    BoundingBox::new(b[0], b[1], b[2], b[3])
+}
+
+/// Five `[x, y]` points as the reference and the golden files write them.
+pub fn landmarks_of(v: &Value) -> Landmarks {
+    let points: Vec<Point> = v
+        .as_array()
+        .expect("landmarks")
+        .iter()
+        .map(|p| Point::new(number(&p[0]), number(&p[1])))
+        .collect();
+    Landmarks::from_array(points.try_into().expect("five landmarks"))
 }

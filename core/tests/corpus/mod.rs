@@ -11,10 +11,10 @@ mod raw_header;
 pub use raw_header::{raw_limits, split_raw};
 
 use chacha20::ChaCha20Rng;
-use faceseal_core::input::{InputError, decode_raw_rotated};
 use faceseal_core::seal::{
     self, ChallengeNonce, Purpose, SealContext, SecurityLevel, TenantSecretKey,
 };
+use faceseal_vision::input::{InputError, decode_raw_rotated};
 use image::{ExtendedColorType, ImageEncoder};
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
@@ -61,7 +61,7 @@ pub fn manifest(vectors: &[Vector]) -> Value {
     json!({
         "about": "Test vectors made by faceseal for faceseal: envelopes, protected templates, pictures and raw camera buffers, \
                   valid ones and fail_* ones, each with the outcome reading it must give. Regenerate with \
-                  FACESEAL_BLESS=1 cargo test -p faceseal-core --test testdata_corpus. The keys in keys/ \
+                  FACESEAL_BLESS=1 cargo test --workspace --test testdata_corpus. The keys in keys/ \
                   are test keys made for this corpus (SHA-256 of the labels below) and protect nothing.",
         "keys": {
             "tenant": {"file": "keys/tenant.key", "label": TENANT_KEY_LABEL},

@@ -7,7 +7,7 @@
 //! frames are common; with the slack's top bit set it is
 //! `usize::MAX >> (slack & 63)`.
 
-use faceseal_core::input::{InputLimits, RawFrame, RawPixelFormat, Rotation};
+use faceseal_vision::input::{InputLimits, RawFrame, RawPixelFormat, Rotation};
 
 pub const RAW_HEADER: usize = 8;
 

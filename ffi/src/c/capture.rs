@@ -8,9 +8,9 @@ use faceseal_core::engine::{
     CaptureSession, CaptureSessionConfig, DEFAULT_BURST_FRAMES, DEFAULT_SESSION_EXPIRY,
     FrameFeedback, Guidance,
 };
-use faceseal_core::liveness::temporal::TemporalIssue;
-use faceseal_core::liveness::{BurstDecision, BurstReason, HeadTurn, SecurityLevel};
 use faceseal_core::seal::{ChallengeNonce, Purpose};
+use faceseal_vision::liveness::temporal::TemporalIssue;
+use faceseal_vision::liveness::{BurstDecision, BurstReason, HeadTurn, SecurityLevel};
 
 use super::call::{FfiError, FfiResult, call, call_void, free_handle};
 use super::engine::{FacesealEngine, request_options};

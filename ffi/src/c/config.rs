@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use faceseal_core::ModelKind;
 use faceseal_core::engine::{EngineConfig, TemplateConfig, TenantConfig};
-use faceseal_core::models::ModelLocator;
 use faceseal_core::seal::TenantPublicKey;
 use faceseal_core::template::{IomParams, MatchThreshold, TemplateSecret};
+use faceseal_vision::models::ModelLocator;
 
 use super::FacesealStatus;
 use super::call::{FfiError, call, free_handle};
@@ -345,7 +345,7 @@ mod tests {
         }
         // SAFETY: live config.
         let kept = unsafe { (*config).inner.analyzer.liveness_threshold };
-        assert_eq!(kept, faceseal_core::liveness::DEFAULT_LIVENESS_THRESHOLD);
+        assert_eq!(kept, faceseal_vision::liveness::DEFAULT_LIVENESS_THRESHOLD);
         // SAFETY: live config.
         unsafe {
             assert_eq!(

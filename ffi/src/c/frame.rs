@@ -1,7 +1,7 @@
 //! Pictures from C: encoded files or raw camera buffers, copied into the request.
 
 use faceseal_core::engine::{FrameInput, TimedInput};
-use faceseal_core::input::{RawFrame, RawPixelFormat, Rotation};
+use faceseal_vision::input::{RawFrame, RawPixelFormat, Rotation};
 
 use super::call::{FfiError, FfiResult};
 use super::strings::byte_slice;

@@ -13,12 +13,12 @@ use faceseal_core::engine::{
     Guidance as CoreGuidance,
 };
 use faceseal_core::enrolment::EnrolmentError;
-use faceseal_core::liveness::temporal::TemporalIssue;
-use faceseal_core::liveness::{
+use faceseal_core::seal::{ChallengeNonce, Purpose};
+use faceseal_vision::liveness::temporal::TemporalIssue;
+use faceseal_vision::liveness::{
     BurstDecision, BurstReason, HeadTurn as CoreTurn, SecurityLevel as CoreLevel,
 };
-use faceseal_core::quality::QualityIssue as CoreQualityIssue;
-use faceseal_core::seal::{ChallengeNonce, Purpose};
+use faceseal_vision::quality::QualityIssue as CoreQualityIssue;
 
 use super::{CancelHandle, FaceEngine, Frame, options};
 

@@ -142,7 +142,7 @@ pub struct SealContext {
     pub consent_ref: String,
     pub challenge: ChallengeNonce,
     /// SHA-256 digest of the captured frame sequence
-    /// (`faceseal_core::frame::sequence_digest`): ties the envelope to the exact
+    /// (`faceseal_vision::frame::sequence_digest`): ties the envelope to the exact
     /// frames the liveness decision saw, so a server can refuse a capture it
     /// has already received.
     pub capture_digest: [u8; 32],

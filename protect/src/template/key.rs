@@ -136,9 +136,7 @@ impl TemplateKey {
         embedding: &Embedding,
         hashes: std::ops::Range<u16>,
     ) -> Result<TemplatePart, TemplateError> {
-        if hashes.start > hashes.end || hashes.end > self.params.hashes() {
-            return Err(TemplateError::PartsMismatch);
-        }
+        // `hash_range` refuses a range outside `0..m` (PartsMismatch).
         let indices = iom::hash_range(&self.seed, self.params, embedding.values(), hashes.clone())?;
         Ok(TemplatePart {
             params: self.params,

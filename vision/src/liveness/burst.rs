@@ -9,13 +9,14 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::analyzer::{FaceAnalyzer, PipelineError};
-use crate::detect::{DetectedFace, largest_face};
+use crate::InferenceError;
+use crate::detect::{DetectedFace, FaceDetector, largest_face};
 use crate::frame::RgbFrame;
 
 /// Share of the main face's box area from which another face competes.
 const COMPETING_FACE_AREA: f32 = 0.25;
 
+use super::LivenessChecker;
 use super::challenge::{ChallengeSequence, TrackPoint, verify_challenge};
 use super::fusion::{fuse_passive, fuse_screen};
 use super::glare::{FaceExposure, face_exposure};
@@ -72,6 +73,14 @@ pub fn capture_digest(frames: &[FrameEvidence]) -> [u8; 32] {
     outer.finalize().into()
 }
 
+/// The models a burst is observed with: the detector and the passive
+/// liveness pair, nothing of recognition.
+#[derive(Clone, Copy)]
+pub struct BurstModels<'a> {
+    pub detector: &'a FaceDetector,
+    pub liveness: &'a LivenessChecker,
+}
+
 /// The multi-frame liveness layer at one policy.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BurstLivenessChecker {
@@ -90,10 +99,10 @@ impl BurstLivenessChecker {
     /// Analyses one frame of a burst.
     pub fn observe(
         &self,
-        analyzer: &FaceAnalyzer,
+        models: BurstModels<'_>,
         frame: TimedFrame<'_>,
-    ) -> Result<FrameEvidence, PipelineError> {
-        let faces = analyzer.detect(frame.frame)?;
+    ) -> Result<FrameEvidence, InferenceError> {
+        let faces = models.detector.detect(frame.frame)?;
         let frame_hash = (
             frame.frame.width(),
             frame.frame.height(),
@@ -118,7 +127,7 @@ impl BurstLivenessChecker {
             .iter()
             .filter(|f| f.bbox.area() >= COMPETING_FACE_AREA * face.bbox.area())
             .count();
-        let passive = analyzer.liveness(frame.frame, &face)?;
+        let passive = models.liveness.check(frame.frame, &face.bbox)?;
         Ok(FrameEvidence {
             timestamp_ms: frame.timestamp_ms,
             faces: counted,
@@ -177,13 +186,13 @@ impl BurstLivenessChecker {
     /// callers that buffered it.
     pub fn evaluate(
         &self,
-        analyzer: &FaceAnalyzer,
+        models: BurstModels<'_>,
         frames: &[TimedFrame<'_>],
         challenge: Option<&ChallengeSequence>,
-    ) -> Result<BurstDecision, PipelineError> {
+    ) -> Result<BurstDecision, InferenceError> {
         let observed = frames
             .iter()
-            .map(|f| self.observe(analyzer, *f))
+            .map(|f| self.observe(models, *f))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(self.decide(&observed, challenge))
     }

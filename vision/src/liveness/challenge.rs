@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::geometry::Landmarks;
 use crate::quality::PoseEstimate;
-use crate::seal::ChallengeNonce;
+use faceseal_protect::seal::ChallengeNonce;
 
 /// Domain label of the sequence derivation; bump the version to change it.
 pub const CHALLENGE_DOMAIN: &[u8] = b"faceseal/liveness/challenge/v1";

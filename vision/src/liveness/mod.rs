@@ -25,7 +25,7 @@ pub mod policy;
 pub mod screen;
 pub mod temporal;
 
-pub use burst::{BurstLivenessChecker, FrameEvidence, TimedFrame};
+pub use burst::{BurstLivenessChecker, BurstModels, FrameEvidence, TimedFrame};
 pub use challenge::{ChallengeSequence, HeadTurn};
 pub use crop::{CROP_SIZE, CropBox, crop_box, resize_crop, to_bgr_tensor};
 pub use policy::{BurstDecision, BurstReason, LivenessPolicy, SecurityLevel};

@@ -28,7 +28,7 @@ use super::fusion::{PassiveEvidence, ScreenEvidence};
 use super::parallax::{ParallaxEvidence, ParallaxLimits, ParallaxVerdict};
 use super::temporal::{TemporalEvidence, TemporalIssue, TemporalLimits};
 
-pub use crate::seal::SecurityLevel;
+pub use faceseal_protect::seal::SecurityLevel;
 
 /// Limits of the screen cues (above any: screen-like).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
