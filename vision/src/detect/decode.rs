@@ -76,7 +76,7 @@ fn decode_one(out: &RawOutputs<'_>, i: usize, p: &Prior, w: f32, h: f32) -> RawD
 }
 
 /// Greedy NMS over detections sorted best first.
-pub fn non_max_suppression(sorted: Vec<RawDetection>, iou: f32) -> Vec<RawDetection> {
+pub(crate) fn non_max_suppression(sorted: Vec<RawDetection>, iou: f32) -> Vec<RawDetection> {
     let mut kept: Vec<RawDetection> = Vec::new();
     for d in sorted {
         if kept.iter().all(|k| k.bbox.iou(&d.bbox) <= iou) {

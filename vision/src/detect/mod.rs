@@ -5,9 +5,9 @@ mod decode;
 mod letterbox;
 mod priors;
 
-pub use decode::{RawDetection, RawOutputs, decode, non_max_suppression};
+pub(crate) use decode::{RawDetection, RawOutputs, decode};
 pub use letterbox::Letterbox;
-pub use priors::{Prior, prior_count, priors};
+pub(crate) use priors::{prior_count, priors};
 
 use serde::Serialize;
 
@@ -127,8 +127,8 @@ impl FaceDetector {
     }
 
     /// The network's three outputs (`loc`, `conf`, `landmarks`) for a frame,
-    /// flattened; exposed for golden tests against a reference runtime.
-    pub fn raw_outputs(
+    /// flattened.
+    fn raw_outputs(
         &self,
         frame: &RgbFrame,
         lb: &Letterbox,

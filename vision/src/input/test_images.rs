@@ -109,7 +109,7 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 /// A TIFF header and one IFD with a single Orientation (0x0112) entry.
-pub fn exif_tiff(orientation: u8, big_endian: bool) -> Vec<u8> {
+pub(crate) fn exif_tiff(orientation: u8, big_endian: bool) -> Vec<u8> {
     let u16b = |v: u16| {
         if big_endian {
             v.to_be_bytes()

@@ -29,7 +29,7 @@ const MARGIN: f32 = 1.5;
 /// The region is sampled to at most this many pixels on its long side.
 const MAX_SIDE: u32 = 160;
 /// Tilt searched either side of the axes, degrees, and the step.
-pub const MAX_TILT_DEG: f32 = 10.0;
+pub(crate) const MAX_TILT_DEG: f32 = 10.0;
 const TILT_STEP_DEG: f32 = 2.5;
 /// Grey-level difference between neighbours that makes an edge pixel.
 const EDGE: f32 = 24.0;

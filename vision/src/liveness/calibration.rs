@@ -14,7 +14,7 @@ use super::screen::ScreenCues;
 /// Each screen-cue limit is this quantile of the cue over live frames, so
 /// about 1% of live frames exceed it; a burst takes the median of its frames,
 /// which exceeds the limit far less often.
-pub const LIVE_FRAME_QUANTILE: f32 = 0.99;
+pub(crate) const LIVE_FRAME_QUANTILE: f32 = 0.99;
 
 /// The `q`-quantile (nearest rank) of `values`, or `None` when there are none
 /// or one is not a number.

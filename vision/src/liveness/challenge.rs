@@ -31,7 +31,7 @@ use crate::quality::PoseEstimate;
 use faceseal_protect::seal::ChallengeNonce;
 
 /// Domain label of the sequence derivation; bump the version to change it.
-pub const CHALLENGE_DOMAIN: &[u8] = b"faceseal/liveness/challenge/v1";
+pub(crate) const CHALLENGE_DOMAIN: &[u8] = b"faceseal/liveness/challenge/v1";
 
 /// A head movement the person is asked to make, in the person's own terms
 /// (their left, as a mirror-preview app shows it). Frames are the camera's
@@ -76,7 +76,7 @@ impl ChallengeSequence {
     /// Number of movements asked for: three directions out of four, no two in
     /// a row the same, gives 4·3·3 = 36 sequences; a random guess at the
     /// order passes one time in 36, and it is one signal among several.
-    pub const STEPS: usize = 3;
+    pub(crate) const STEPS: usize = 3;
 
     /// The sequence of a nonce (see the module documentation).
     pub fn derive(nonce: &ChallengeNonce) -> Self {

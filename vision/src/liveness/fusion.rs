@@ -26,7 +26,7 @@ pub struct PassiveEvidence {
 }
 
 /// Share of frames whose agreement on "spoof" overrides the median.
-pub const SPOOF_QUORUM: f32 = 0.2;
+pub(crate) const SPOOF_QUORUM: f32 = 0.2;
 
 /// Fuses per-frame live probabilities; frames without a face carry no score.
 pub fn fuse_passive(scores: &[f32], confident_spoof: f32) -> PassiveEvidence {

@@ -18,7 +18,8 @@ pub mod burst;
 pub mod calibration;
 pub mod challenge;
 mod crop;
-pub mod fusion;
+mod fusion;
+pub use fusion::{PassiveEvidence, ScreenEvidence};
 pub mod glare;
 pub mod parallax;
 pub mod policy;
@@ -192,7 +193,7 @@ impl LivenessChecker {
 const SHAPE: [usize; 4] = [1, 3, CROP_SIZE as usize, CROP_SIZE as usize];
 
 /// Numerically stable softmax over three logits.
-pub fn softmax3(logits: [f32; 3]) -> [f32; 3] {
+pub(crate) fn softmax3(logits: [f32; 3]) -> [f32; 3] {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let e = logits.map(|l| (l - max).exp());
     let sum: f32 = e.iter().sum();

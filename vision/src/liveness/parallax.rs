@@ -119,7 +119,7 @@ fn quad(lm: &Landmarks) -> [Point; 4] {
 
 /// The nose miss (eye distances of `b`) and the plane's rotation between two
 /// frames; `None` when a quadrilateral is degenerate.
-pub fn pair_parallax(a: &Landmarks, b: &Landmarks) -> Option<(f32, f32)> {
+pub(crate) fn pair_parallax(a: &Landmarks, b: &Landmarks) -> Option<(f32, f32)> {
     let eye = b.eye_distance();
     if eye.is_nan() || eye <= 1.0 {
         return None;
@@ -133,7 +133,7 @@ pub fn pair_parallax(a: &Landmarks, b: &Landmarks) -> Option<(f32, f32)> {
 
 /// A plane-to-plane projective map, row-major 3x3 with h33 = 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Homography([f64; 9]);
+pub(crate) struct Homography([f64; 9]);
 
 impl Homography {
     /// The exact homography through four correspondences (direct linear

@@ -88,7 +88,7 @@ pub struct LivenessPolicy {
 }
 
 /// Below this per-frame live score a frame is a confident spoof.
-pub const CONFIDENT_SPOOF: f32 = 0.02;
+pub(crate) const CONFIDENT_SPOOF: f32 = 0.02;
 /// Screen-cue limits: [`super::calibration::fit_screen_limits`] on the live
 /// frames of the whole NUAA train split (the 99th percentile of each cue, so
 /// about 1% of live frames exceed each: a budget of live refusals set without

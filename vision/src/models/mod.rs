@@ -5,5 +5,6 @@ mod locator;
 pub mod manifest;
 
 pub use error::ModelError;
-pub use locator::{LOCAL_MODEL_DIR, MODEL_DIR_ENV, ModelLocator, verify_hash};
+pub(crate) use locator::verify_hash;
+pub use locator::{LOCAL_MODEL_DIR, MODEL_DIR_ENV, ModelLocator};
 pub use manifest::{ModelKind, ModelSpec};
