@@ -123,6 +123,26 @@ def parse_nuaa(r):
     }
 
 
+CUES = {
+    "passive": "passive texture",
+    "frequency": "screen frequency cues",
+    "border": "screen border",
+    "glare": "glare",
+    "parallax": "parallax (planar)",
+    "temporal": "temporal consistency",
+    "strict": "fused decision, Strict",
+}
+
+
+def cue_of(report, scheme, name):
+    for s in report["crossval"]["schemes"]:
+        if s["name"].startswith(scheme):
+            for cue in s["cues"]:
+                if cue["cue"] == name:
+                    return cue
+    raise KeyError(f"{scheme} / {name}")
+
+
 def parse_nuaa_burst(r):
     out = {}
     for key, scheme in (("person", "leave one person out"), ("condition", "leave one condition out")):
@@ -138,6 +158,27 @@ def parse_nuaa_burst(r):
                 f"{key}_apcer_pct": percent(cue["apcer"]),
             }
         )
+        # Every signal of docs/liveness.md's out-of-fold table, and Strict.
+        for slug, name in CUES.items():
+            c = cue_of(r, scheme, name)
+            out.update(
+                {
+                    f"{key}_{slug}_live_refused": c["live_refused"],
+                    f"{key}_{slug}_bpcer_pct": percent(c["bpcer"]),
+                    f"{key}_{slug}_bpcer_worst_pct": percent(c["bpcer_worst"]),
+                    f"{key}_{slug}_attacks_accepted": c["attacks_accepted"],
+                }
+            )
+    frame = method(r, "single frame")
+    out.update(
+        {
+            "frame_live_refused": frame["live_refused"],
+            "frame_live": frame["n_live"],
+            "frame_bpcer_pct": percent(frame["bpcer"]),
+            "frame_attacks_accepted": frame["attacks_accepted"],
+            "frame_attacks": frame["n_attack"],
+        }
+    )
     s = r["through_sessions"]
     out.update(
         {

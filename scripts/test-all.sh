@@ -40,7 +40,7 @@ if [ -z "${FACESEAL_SYNC_TEST_DATABASE_URL:-}" ] && [ "${FACESEAL_SYNC_TEST_SKIP
 fi
 
 
-echo "== README.md's figure tables are the rendering of figures.json"
+echo "== the figure tables of README.md and docs/ are the rendering of figures.json"
 python3 scripts/figures.py check
 echo "== the crate graph follows the layers (docs/architecture.md)"
 python3 scripts/check-layers.py
