@@ -203,7 +203,32 @@ def parse_replay(r):
         "burst_bpcer_pct": percent(burst["bpcer"]),
         "frame_apcer_pct": percent(frame["apcer"]),
         "frame_bpcer_pct": percent(frame["bpcer"]),
+        "frame_live_refused": frame["live_refused"],
+        "frame_live": frame["n_live"],
+        # Per replay set, for docs/liveness.md's table.
+        **replay_sets(r, frame),
     }
+
+
+def replay_sets(r, frame):
+    out = {}
+    by_type = {name: (accepted, n) for name, accepted, n, _ in frame["apcer_by_type"]}
+    for s in r["sets"]:
+        if s["live"]:
+            continue
+        slug = s["set"].split("/")[0]
+        accepted, n = by_type[s["set"]]
+        out.update(
+            {
+                f"{slug}_frames_accepted": accepted,
+                f"{slug}_frames": n,
+                f"{slug}_frame_apcer_pct": percent(accepted / n),
+                f"{slug}_bursts_accepted": s["accepted"],
+                f"{slug}_bursts": s["bursts"],
+                f"{slug}_burst_apcer_pct": percent(s["rate_accepted"]),
+            }
+        )
+    return out
 
 
 def parse_bench_burst(r):
