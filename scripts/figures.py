@@ -52,13 +52,17 @@ def percent(x):
     return 100.0 * x
 
 
-def fused(report, scheme, level="Standard"):
+def cue_of(report, scheme, name):
     for s in report["crossval"]["schemes"]:
         if s["name"].startswith(scheme):
             for cue in s["cues"]:
-                if cue["cue"] == f"fused decision, {level}":
+                if cue["cue"] == name:
                     return cue
-    raise KeyError(f"{scheme} / {level}")
+    raise KeyError(f"{scheme} / {name}")
+
+
+def fused(report, scheme, level="Standard"):
+    return cue_of(report, scheme, f"fused decision, {level}")
 
 
 def method(report, name):
@@ -132,15 +136,6 @@ CUES = {
     "temporal": "temporal consistency",
     "strict": "fused decision, Strict",
 }
-
-
-def cue_of(report, scheme, name):
-    for s in report["crossval"]["schemes"]:
-        if s["name"].startswith(scheme):
-            for cue in s["cues"]:
-                if cue["cue"] == name:
-                    return cue
-    raise KeyError(f"{scheme} / {name}")
 
 
 def parse_nuaa_burst(r):
@@ -565,8 +560,7 @@ def documents():
     return [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def rendered(path, doc):
-    templates = tables()
+def rendered(path, doc, templates):
     text = path.read_text()
 
     def sub(m):
@@ -579,7 +573,8 @@ def rendered(path, doc):
 
 
 def stale_documents(doc):
-    return [p for p in documents() if rendered(p, doc) != p.read_text()]
+    templates = tables()
+    return [p for p in documents() if rendered(p, doc, templates) != p.read_text()]
 
 
 def check(against):
@@ -640,8 +635,9 @@ def main(argv):
         return 0
     if cmd == "render":
         doc = load(FIGURES)
+        templates = tables()
         for path in documents():
-            path.write_text(rendered(path, doc))
+            path.write_text(rendered(path, doc, templates))
         return 0
     if cmd == "check":
         against = None
