@@ -297,6 +297,119 @@ def parse_engine_load(text):
     }
 
 
+def dist(prefix, s, keys=("mean", "p5", "p95")):
+    """Some fields of a score summary of `faceseal eval template`."""
+    return {f"{prefix}_{k}": s[k] for k in keys}
+
+
+def parse_template(r):
+    """`eval template`: linkability across keys and renewability; with
+    --attack, the stolen-key inversion."""
+    out = {
+        "genuine_pairs": r["genuine_pairs"],
+        "impostor_pairs": r["impostor_pairs"],
+        "null_control_dsys": r["null_control_dsys"],
+        "threshold": r["protected_score_threshold"],
+    }
+    for name in ("same_key", "cross_tenant", "cross_version"):
+        link = r[name]
+        out[f"{name}_dsys"] = link["dsys"]
+        out.update(dist(f"{name}_mated", link["mated"]))
+        out.update(dist(f"{name}_non_mated", link["non_mated"]))
+    out["same_key_mated_matching_pct"] = percent(r["same_key"]["mated"]["share_matching"])
+    out["same_key_non_mated_matching_pct"] = percent(r["same_key"]["non_mated"]["share_matching"])
+    renew = r["renewability"]
+    for name in ("same_capture", "other_capture"):
+        out.update(dist(f"renew_{name}", renew[name], ("mean", "p5", "p95", "max")))
+        out[f"renew_{name}_n"] = renew[name]["n"]
+        out[f"renew_{name}_matching"] = round(renew[name]["share_matching"] * renew[name]["n"])
+    out["renew_max"] = max(renew["same_capture"]["max"], renew["other_capture"]["max"])
+    out["renew_n"] = renew["same_capture"]["n"] + renew["other_capture"]["n"]
+    out["renew_matching"] = out["renew_same_capture_matching"] + out["renew_other_capture_matching"]
+    a = r.get("attack")
+    if a:
+        out.update(
+            {
+                "attack_pairs": a["pairs"],
+                "attack_iterations": a["iterations"],
+                "attack_target_norm": a["target_norm"],
+                "attack_unprotected_pct": percent(a["unprotected_success"]),
+                "attack_unprotected_baseline_pct": percent(a["unprotected_baseline"]),
+                "attack_protected_pct": percent(a["protected_success"]),
+                "attack_protected_baseline_pct": percent(a["protected_baseline"]),
+                "attack_agreement_mean_pct": percent(a["agreement"]["mean"]),
+                "attack_agreement_p5_pct": percent(a["agreement"]["p5"]),
+                "attack_cosine_mean": a["cosine_to_original"]["mean"],
+                "attack_cosine_p5": a["cosine_to_original"]["p5"],
+            }
+        )
+    return out
+
+
+def parse_template_sweep(r):
+    out = {
+        "genuine_pairs": r["genuine_pairs"],
+        "unprotected_accuracy_pct": percent(r["unprotected_accuracy"]),
+        "unprotected_baseline_pct": percent(r["unprotected_baseline"]),
+    }
+    for row in r["rows"]:
+        k = f"m{row['hashes']}q{row['window']}"
+        out.update(
+            {
+                f"{k}_accuracy_pct": percent(row["accuracy"]),
+                f"{k}_gar_pct": percent(row["genuine_accept_rate"]),
+                f"{k}_far_pct": percent(row["false_accept_rate"]),
+                f"{k}_unprotected_pct": percent(row["unprotected_success"]),
+                f"{k}_protected_pct": percent(row["protected_success"]),
+                f"{k}_cosine": row["mean_cosine_to_original"],
+                f"{k}_accuracy_loss_pts": percent(r["unprotected_accuracy"] - row["accuracy"]),
+            }
+        )
+    return out
+
+
+def parse_keyholder(r):
+    return {
+        "encrypted_template_bytes": r["encrypted_template_bytes"],
+        "enrolment_envelope_bytes": r["enrolment_envelope_bytes"],
+        "partial_comparison_bytes": r["partial_comparison_bytes"],
+        "device_encrypt_ms": r["device_encrypt_ms"],
+        "server_compare_ms": r["server_compare_ms"],
+        "key_holder_decide_ms": r["key_holder_decide_ms"],
+        "verifications_per_s": r["loopback_verifications_per_s"],
+        "median_ms": r["loopback_median_ms"],
+        "clients": r["loopback_clients"],
+        "verifications": r["loopback_verifications"],
+        "noise_bits": r["noise_bits_before_flooding"],
+        "budget_bits": r["budget_bits_after_flooding"],
+    }
+
+
+def parse_mesh(r):
+    """examples/mesh_planarity --json: out-of-fold rates per cue, protocol
+    and threshold rule (mesh|five _ person|condition _ p1|p5), separation."""
+    out = {
+        "live_bursts": next(c["bursts"] for c in r["classes"] if c["class"] == "live"),
+        "print_bursts": sum(c["bursts"] for c in r["classes"] if c["class"] != "live"),
+        "detector_ms": r["detector_ms_median"],
+        "mesh_ms": r["mesh_ms_median"],
+    }
+    for f in r["out_of_fold"]:
+        cue = "mesh" if f["cue"].startswith("mesh") else "five"
+        protocol = "person" if "person" in f["protocol"] else "condition"
+        rule = "p" + re.search(r"live p(\d+)", f["rule"]).group(1)
+        key = f"{cue}_{protocol}_{rule}"
+        out[f"{key}_live_refused_pct"] = 100 * f["pooled"]["bpcer"]
+        out[f"{key}_worst_live_refused_pct"] = 100 * f["worst_bpcer"]
+        out[f"{key}_prints_refused_pct"] = 100 * (1 - f["pooled"]["apcer"])
+    for sep in r["separation"]:
+        cue = "mesh" if sep["cue"].startswith("mesh") else "five"
+        out[f"{cue}_eer_pct"] = 100 * sep["eer_moving"]
+        for t, e, _n in sep["eer_by_type"]:
+            out[f"{cue}_eer_{t.replace(' ', '_').replace('-', '_')}_pct"] = 100 * e
+    return out
+
+
 ENGINE_PICTURE = "DATA/lfw/images/Aaron_Eckhart/Aaron_Eckhart_0001.jpg"
 
 
@@ -378,6 +491,36 @@ SPECS = {
         parse=parse_golden, kind="accuracy", main=False, text=True, minutes=2,
         tolerance={"*_max": 1.0, "*_mean": 0.05, "*_rel": 1e-4},
     ),
+    "template_link": dict(
+        command=faceseal("eval", "template", "--data", "DATA/lfw", "--pairs", "1500"),
+        parse=parse_template, kind="accuracy", main=False, minutes=8,
+        tolerance={"*_pct": 0.2, "*dsys": 0.005, "*": 0.002},
+    ),
+    "template_link_500": dict(
+        command=faceseal("eval", "template", "--data", "DATA/lfw", "--pairs", "500", "--attack", "100"),
+        parse=parse_template, kind="accuracy", main=False, minutes=6,
+        tolerance={"*_pct": 2.0, "*dsys": 0.01, "*": 0.002},
+    ),
+    "template_link_3000": dict(
+        command=faceseal("eval", "template", "--data", "DATA/lfw", "--pairs", "3000"),
+        parse=parse_template, kind="accuracy", main=False, minutes=12,
+        tolerance={"*_pct": 0.2, "*dsys": 0.005, "*": 0.002},
+    ),
+    "template_sweep": dict(
+        command=faceseal("eval", "template-sweep", "--data", "DATA/lfw", "--pairs", "600", "--attack", "100",
+                         "--params", "1024x8,256x8,64x8,16x8"),
+        parse=parse_template_sweep, kind="accuracy", main=False, minutes=10,
+        tolerance={"*_pct": 2.0, "*": 0.01},
+    ),
+    "keyholder_costs": dict(
+        command=["faceseal-keyholder", "bench"],
+        parse=parse_keyholder, kind="speed", main=False, minutes=1,
+    ),
+    "mesh_planarity": dict(
+        command=["examples/mesh_planarity", "DATA/nuaa", "--json"],
+        parse=parse_mesh, kind="accuracy", main=False, minutes=3,
+        tolerance={"*_ms": 1e9, "*_pct": 1.0, "*": 0},
+    ),
     "speed": dict(
         command=["scripts/figures.py", "speed-runs", "5"],
         parse=None, kind="speed", main=False, minutes=6,
@@ -416,7 +559,7 @@ def expand(argv):
     for a in argv:
         a = a.replace("DATA", data, 1) if a.startswith("DATA") else a
         out.append(a)
-    if out[0] in ("faceseal", "examples/engine_load"):
+    if out[0] in ("faceseal", "faceseal-keyholder") or out[0].startswith("examples/"):
         # Built by `cargo build --workspace --all-targets` (the test build)
         # or its --release form, in FACESEAL_BIN.
         out[0] = str(Path(os.environ.get("FACESEAL_BIN", ROOT / "target" / "debug")) / out[0])
