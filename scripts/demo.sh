@@ -7,7 +7,8 @@
 # decision. Everything is removed at the end.
 #
 # Needs FACESEAL_MODEL_DIR (the liveness models) and FACESEAL_DATA_DIR (the
-# evaluation data, for its NUAA frames). Exit status 0 when the four
+# evaluation data, for its NUAA frames); FACESEAL_BIN, when set, names a
+# directory holding faceseal and faceseal-sync already built. Exit status 0 when the four
 # decisions are the expected ones, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,17 @@ cd "$(dirname "$0")/.."
 export FACESEAL_MODEL_DIR="$FACESEAL_MODEL_DIR:$PWD/models"
 nuaa=$FACESEAL_DATA_DIR/nuaa
 
-echo "== building faceseal and faceseal-sync (a first build takes a while; later ones are quick)"
-cargo build --locked --quiet -p faceseal-cli -p faceseal-sync
-bin=${CARGO_TARGET_DIR:-target}/debug
+if [ -n "${FACESEAL_BIN:-}" ]; then
+    # Already built (`cargo build --workspace --all-targets` puts both here).
+    bin=$FACESEAL_BIN
+else
+    echo "== building faceseal and faceseal-sync (a first build takes a while; later ones are quick)"
+    cargo build --locked --quiet -p faceseal-cli -p faceseal-sync
+    bin=${CARGO_TARGET_DIR:-target}/debug
+fi
+for tool in faceseal faceseal-sync; do
+    [ -x "$bin/$tool" ] || { echo "demo.sh: no $bin/$tool" >&2; exit 2; }
+done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/faceseal-demo.XXXXXX")
 server_pid=

@@ -40,28 +40,31 @@ if [ -z "${FACESEAL_SYNC_TEST_DATABASE_URL:-}" ] && [ "${FACESEAL_SYNC_TEST_SKIP
 fi
 
 
-echo "== the figure tables of README.md and docs/ are the rendering of figures.json"
+# Each step is announced with the minutes and seconds since the start.
+step() { printf '== [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+step "the figure tables of README.md and docs/ are the rendering of figures.json"
 python3 scripts/figures.py check
-echo "== the crate graph follows the layers (docs/architecture.md)"
+step "the crate graph follows the layers (docs/architecture.md)"
 python3 scripts/check-layers.py
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+step "cargo test"
 cargo test --workspace --locked
-echo "== the sync service's OpenAPI document against a live server (schemathesis)"
+step "the sync service's OpenAPI document against a live server (schemathesis)"
 sync/tests/schemathesis/run.sh
 # The bindings use the library the tests built (same feature resolution).
 cargo build --workspace --all-targets --locked --quiet
-echo "== generated header and bindings are current"
+step "generated header and bindings are current"
 scripts/gen-bindings.sh --check
-echo "== C API: enrol and verify, every error path, with AddressSanitizer and LeakSanitizer (.so and .a)"
+step "C API: enrol and verify, every error path, with AddressSanitizer and LeakSanitizer (.so and .a)"
 ffi/tests/c/run.sh
-echo "== Kotlin bindings on the JVM"
+step "Kotlin bindings on the JVM"
 bindings/kotlin/run-test.sh
-echo "== Swift bindings and examples parse"
+step "Swift bindings and examples parse"
 python3 bindings/swift/check_syntax.py bindings/swift
 python3 bindings/swift/check_syntax.py examples/ios
-echo "== end to end: real faceseal-sync processes (SQLite, PostgreSQL) driven through the C ABI, Kotlin on the JVM and the CLI"
+step "end to end: real faceseal-sync processes (SQLite, PostgreSQL) driven through the C ABI, Kotlin on the JVM and the CLI"
 python3 tests/e2e/run.py
+step "all tests passed"
