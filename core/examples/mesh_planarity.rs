@@ -23,7 +23,7 @@ use faceseal_core::{Landmarks, ModelKind, ModelLocator};
 use faceseal_eval::metrics::equal_error_rate;
 use faceseal_vision::detect::{DetectorConfig, FaceDetector, largest_face};
 use faceseal_vision::input::{InputLimits, decode_image};
-use faceseal_vision::liveness::parallax::{ParallaxLimits, ParallaxVerdict, measure_parallax};
+use faceseal_vision::liveness::{ParallaxLimits, ParallaxVerdict, measure_parallax};
 use faceseal_vision::mesh::{FaceMesh, MeshPoint, PlanarityLimits, head_pose, planarity};
 use serde::Serialize;
 

@@ -6,9 +6,9 @@ mod common;
 
 use faceseal_core::seal::ChallengeNonce;
 use faceseal_core::{FaceAnalyzer, RgbFrame};
-use faceseal_vision::liveness::burst::capture_digest;
-use faceseal_vision::liveness::challenge::ChallengeFailure;
-use faceseal_vision::liveness::temporal::TemporalIssue;
+use faceseal_vision::liveness::ChallengeFailure;
+use faceseal_vision::liveness::TemporalIssue;
+use faceseal_vision::liveness::capture_digest;
 use faceseal_vision::liveness::{
     BurstLivenessChecker, BurstReason, ChallengeSequence, FrameEvidence, LivenessPolicy,
     SecurityLevel, TimedFrame,
@@ -138,8 +138,8 @@ fn sessions(list: &str, count: usize) -> Vec<String> {
 
 #[test]
 fn the_border_cue_finds_the_edges_of_held_photos_not_the_room_behind_live_faces() {
-    use faceseal_vision::liveness::border::border_cue;
-    use faceseal_vision::liveness::policy::SCREEN_LIMITS;
+    use faceseal_vision::liveness::SCREEN_LIMITS;
+    use faceseal_vision::liveness::border_cue;
     let analyzer = common::analyzer();
     let flagged = |list: &str, dir: &str| {
         let mut framed = 0;

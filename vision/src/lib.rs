@@ -1,4 +1,5 @@
 #![forbid(unsafe_code)]
+#![warn(unnameable_types)]
 #![doc = include_str!("../README.md")]
 
 pub mod frame;

@@ -265,7 +265,7 @@ pub fn assess(
 /// bright, or light glaring on it. Exposure is something the person can fix;
 /// the liveness layer never refuses a face for it.
 pub fn exposure_issue(
-    exposure: &crate::liveness::glare::FaceExposure,
+    exposure: &crate::liveness::FaceExposure,
     limits: &QualityThresholds,
 ) -> Option<QualityIssue> {
     if exposure.brightness < limits.min_brightness {
@@ -342,7 +342,7 @@ mod tests {
     use crate::align::CHIP_LANDMARKS;
     use crate::frame::RgbFrame;
     use crate::geometry::BoundingBox;
-    use crate::liveness::glare::face_exposure;
+    use crate::liveness::face_exposure;
 
     #[test]
     fn exposure_is_guidance_for_the_person() {

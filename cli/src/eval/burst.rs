@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use faceseal_core::FaceAnalyzer;
 use faceseal_eval::metrics::{equal_error_rate, pad_rates};
-use faceseal_vision::liveness::parallax::ParallaxVerdict;
+use faceseal_vision::liveness::ParallaxVerdict;
 use faceseal_vision::liveness::{
     BurstDecision, BurstLivenessChecker, FrameEvidence, LivenessPolicy, SecurityLevel, TimedFrame,
 };
@@ -297,7 +297,7 @@ struct FrameRecord<'a> {
     frame_number: u64,
     faces: usize,
     passive: Option<f32>,
-    screen: Option<faceseal_vision::liveness::screen::ScreenCues>,
+    screen: Option<faceseal_vision::liveness::ScreenCues>,
     face: Option<faceseal_vision::detect::DetectedFace>,
 }
 

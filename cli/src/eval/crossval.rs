@@ -4,18 +4,18 @@
 //! A limit read off the same frames it is then reported on says nothing
 //! about a new person, room or light. Here each fold holds out one person
 //! (or one condition: glasses and session), fits the limits on the rest by
-//! the same rule that fits the shipped ones (`liveness::calibration`), and
+//! the same rule that fits the shipped ones (`liveness::fit_screen_limits`), and
 //! decides the held-out bursts with them. The rates quoted are pooled over
 //! the held-out folds, with the mean and the worst fold beside them.
 
 use std::collections::BTreeMap;
 
-use faceseal_vision::liveness::calibration::{CUE_BUDGET, FoldRefusals, fit_screen_limits};
-use faceseal_vision::liveness::parallax::ParallaxVerdict;
-use faceseal_vision::liveness::policy::{CueGates, ScreenLimits};
+use faceseal_vision::liveness::ParallaxVerdict;
 use faceseal_vision::liveness::{
     BurstDecision, BurstLivenessChecker, BurstReason, FrameEvidence, LivenessPolicy, SecurityLevel,
 };
+use faceseal_vision::liveness::{CUE_BUDGET, FoldRefusals, fit_screen_limits};
+use faceseal_vision::liveness::{CueGates, ScreenLimits};
 use serde::Serialize;
 
 use super::burst::Sample;
@@ -121,7 +121,7 @@ type Tally = BTreeMap<String, [usize; 4]>;
 
 fn live_cues<'a>(
     frames: impl Iterator<Item = (&'a Sample, &'a FrameEvidence)>,
-) -> Vec<faceseal_vision::liveness::screen::ScreenCues> {
+) -> Vec<faceseal_vision::liveness::ScreenCues> {
     frames
         .filter(|(s, _)| s.live)
         .filter_map(|(_, e)| e.screen)

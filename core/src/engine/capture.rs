@@ -25,7 +25,7 @@ use super::{Engine, EngineError, FrameInput, RequestOptions};
 use crate::align::AlignedFace;
 use crate::consent::{Consent, Purpose};
 use crate::frame::RgbFrame;
-use crate::liveness::burst::capture_digest;
+use crate::liveness::capture_digest;
 use crate::liveness::{
     BurstDecision, BurstLivenessChecker, ChallengeSequence, FrameEvidence, HeadTurn,
     LivenessPolicy, SecurityLevel, TimedFrame,

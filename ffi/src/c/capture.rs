@@ -9,7 +9,7 @@ use faceseal_core::engine::{
     FrameFeedback, Guidance,
 };
 use faceseal_core::seal::{ChallengeNonce, Purpose};
-use faceseal_vision::liveness::temporal::TemporalIssue;
+use faceseal_vision::liveness::TemporalIssue;
 use faceseal_vision::liveness::{BurstDecision, BurstReason, HeadTurn, SecurityLevel};
 
 use super::call::{FfiError, FfiResult, call, call_void, free_handle};

@@ -14,7 +14,7 @@ use faceseal_core::engine::{
 };
 use faceseal_core::enrolment::EnrolmentError;
 use faceseal_core::seal::{ChallengeNonce, Purpose};
-use faceseal_vision::liveness::temporal::TemporalIssue;
+use faceseal_vision::liveness::TemporalIssue;
 use faceseal_vision::liveness::{
     BurstDecision, BurstReason, HeadTurn as CoreTurn, SecurityLevel as CoreLevel,
 };

@@ -43,7 +43,7 @@ impl Purpose {
 /// How much evidence of life an operation demands: the tenant requires one,
 /// the device binds the one it applied into the envelope, and the server
 /// refuses an envelope bound to a lower one. Ordered: `Basic < Standard <
-/// Strict`. What each level checks is in `liveness::policy`.
+/// Strict`. What each level checks is in `faceseal_vision::liveness::LivenessPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -47,7 +47,8 @@ pub struct FrameEvidence {
     /// How the main face is lit: guidance for the person
     /// ([`crate::quality::exposure_issue`]), never a reason to refuse.
     pub exposure: Option<FaceExposure>,
-    pub thumbnail: Option<FaceThumbnail>,
+    /// A small grey copy of the face, compared with the next frame's.
+    pub(crate) thumbnail: Option<FaceThumbnail>,
     /// Width, height and SHA-256 of the frame's RGB bytes: enough to compute
     /// the capture digest after the pixels are gone.
     pub frame_hash: (u32, u32, [u8; 32]),

@@ -7,29 +7,42 @@
 //! pass.
 
 //!
-//! A single frame is weak evidence: the multi-frame layer ([`burst`]) fuses
-//! a second of preview with temporal, geometric ([`parallax`]), screen
-//! ([`screen`]: frequency, [`border`], [`glare`]) and challenge-response
-//! ([`challenge`]) signals under a security level ([`policy`]). The threat
+//! A single frame is weak evidence: the multi-frame layer ([`BurstLivenessChecker`]) fuses
+//! a second of preview with temporal, geometric ([`measure_parallax`]), screen
+//! ([`ScreenCues`]: frequency, [`BorderCue`], [`GlareCue`]) and challenge-response
+//! ([`ChallengeSequence`]) signals under a security level ([`LivenessPolicy`]). The threat
 //! model is in docs/liveness.md.
 
-pub mod border;
-pub mod burst;
-pub mod calibration;
-pub mod challenge;
+mod border;
+mod burst;
+mod calibration;
+mod challenge;
 mod crop;
 mod fusion;
 pub use fusion::{PassiveEvidence, ScreenEvidence};
-pub mod glare;
-pub mod parallax;
-pub mod policy;
-pub mod screen;
-pub mod temporal;
+mod glare;
+mod parallax;
+mod policy;
+mod screen;
+mod temporal;
 
-pub use burst::{BurstLivenessChecker, BurstModels, FrameEvidence, TimedFrame};
-pub use challenge::{ChallengeSequence, HeadTurn};
+pub use border::{BorderCue, border_cue};
+pub use burst::{BurstLivenessChecker, BurstModels, FrameEvidence, TimedFrame, capture_digest};
+pub use calibration::{CUE_BUDGET, CueBudget, FoldRefusals, fit_screen_limits};
+pub use challenge::{
+    ChallengeFailure, ChallengeLimits, ChallengeOutcome, ChallengeSequence, HeadTurn, TrackPoint,
+};
 pub use crop::{CROP_SIZE, CropBox, crop_box, resize_crop, to_bgr_tensor};
-pub use policy::{BurstDecision, BurstReason, LivenessPolicy, SecurityLevel};
+#[cfg(test)]
+pub(crate) use glare::face_exposure;
+pub use glare::{FaceExposure, GlareCue};
+pub use parallax::{ParallaxEvidence, ParallaxLimits, ParallaxVerdict, measure_parallax};
+pub use policy::{
+    BurstDecision, BurstEvidence, BurstReason, CUE_GATES, CueGates, LivenessPolicy, MethodScores,
+    SCREEN_LIMITS, ScreenLimits, SecurityLevel,
+};
+pub use screen::ScreenCues;
+pub use temporal::{TemporalEvidence, TemporalIssue, TemporalLimits};
 
 use serde::Serialize;
 use zeroize::Zeroizing;

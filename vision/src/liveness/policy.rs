@@ -19,7 +19,7 @@
 //! The screen cues (frequency, border, glare) are measured and reported at
 //! every level, but refuse only where [`CUE_GATES`] puts them in force: a cue
 //! earns that by keeping its out-of-fold live refusals within
-//! [`super::calibration::CUE_BUDGET`] (docs/liveness.md).
+//! [`super::CUE_BUDGET`] (docs/liveness.md).
 
 use serde::Serialize;
 
@@ -44,7 +44,7 @@ pub struct ScreenLimits {
 /// Which cues may refuse a burst. A cue not in force is still measured and
 /// reported in the decision's scores; it just cannot refuse. A cue is put in
 /// force only where its out-of-fold live refusals stay within
-/// [`super::calibration::CUE_BUDGET`] (docs/liveness.md gives the figures).
+/// [`super::CUE_BUDGET`] (docs/liveness.md gives the figures).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CueGates {
     /// Moiré and high-frequency energy on the face.
@@ -77,7 +77,7 @@ pub struct LivenessPolicy {
     pub gates: CueGates,
     /// Fused burst live score at or above which the texture models pass:
     /// the single-frame threshold, so a burst passes only when at least half
-    /// its frames would pass on their own (see [`super::fusion`]).
+    /// its frames would pass on their own (see the passive fusion in `fusion.rs`).
     pub passive_threshold: f32,
     /// A frame scoring below this is a confident spoof (see `fusion`).
     pub confident_spoof: f32,
@@ -89,7 +89,7 @@ pub struct LivenessPolicy {
 
 /// Below this per-frame live score a frame is a confident spoof.
 pub(crate) const CONFIDENT_SPOOF: f32 = 0.02;
-/// Screen-cue limits: [`super::calibration::fit_screen_limits`] on the live
+/// Screen-cue limits: [`super::fit_screen_limits`] on the live
 /// frames of the whole NUAA train split (the 99th percentile of each cue, so
 /// about 1% of live frames exceed each: a budget of live refusals set without
 /// any attack data). A test of the evaluation tool checks that the rule still

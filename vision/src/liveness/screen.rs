@@ -32,9 +32,9 @@ pub struct ScreenCues {
     /// Share of the spectrum's energy above a quarter of the sampling rate.
     pub high_frequency: f32,
     /// Straight edges framing the face on two opposite sides, 0..1 (see
-    /// [`super::border`]); 0 when no background is in view.
+    /// [`super::BorderCue`]); 0 when no background is in view.
     pub border: f32,
-    /// Share of the face that is clipped white (see [`super::glare`]).
+    /// Share of the face that is clipped white (see [`super::GlareCue`]).
     pub glare: f32,
 }
 

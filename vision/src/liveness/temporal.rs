@@ -17,7 +17,7 @@ pub(crate) const THUMBNAIL: usize = 24;
 /// A small grey copy of the face box, kept only to compare consecutive
 /// frames. It is a face, so it is wiped on drop and never printed.
 #[derive(Clone, PartialEq)]
-pub struct FaceThumbnail(Zeroizing<Vec<f32>>);
+pub(crate) struct FaceThumbnail(Zeroizing<Vec<f32>>);
 
 impl FaceThumbnail {
     /// Bilinear samples of the box on a THUMBNAIL x THUMBNAIL grid.
