@@ -11,6 +11,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0002_decisions_attempts_capture.sql"),
     ),
     (3, include_str!("../../migrations/0003_liveness_level.sql")),
+    (
+        4,
+        include_str!("../../migrations/0004_challenge_purge_index.sql"),
+    ),
 ];
 
 /// The migrations a database at schema `current` still needs; refuses a

@@ -217,7 +217,15 @@ pub enum DbError {
 /// The SQL interface both backends implement.
 pub trait Database: Send + Sync {
     /// Runs one statement and returns its rows (also for `RETURNING`).
+    /// Meant for point lookups and bounded pages: a backend may run it on
+    /// the calling thread.
     fn query<'a>(&'a self, sql: &'static str, params: Vec<Value>) -> DbFuture<'a, Vec<Row>>;
+
+    /// [`Database::query`] for a read whose size has no bound (a whole
+    /// audit chain): never run on the calling thread.
+    fn query_bulk<'a>(&'a self, sql: &'static str, params: Vec<Value>) -> DbFuture<'a, Vec<Row>> {
+        self.query(sql, params)
+    }
 
     /// Runs statements in one transaction: all commit or none; returns the
     /// number of rows each touched.

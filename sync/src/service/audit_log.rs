@@ -182,7 +182,7 @@ impl Service {
     pub async fn audit_entries(&self, tenant_id: &str) -> Result<Vec<AuditEntry>, ApiError> {
         let rows = self
             .db
-            .query(
+            .query_bulk(
                 "SELECT seq, at, actor, operation, subject_ref, outcome, mac FROM audit_entries
                  WHERE tenant_id = ?1 ORDER BY seq",
                 vec![tenant_id.into()],

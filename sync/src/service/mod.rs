@@ -5,7 +5,7 @@
 
 mod attempts;
 mod audit_log;
-mod biometric;
+pub(crate) mod biometric;
 mod capture;
 mod kek_check;
 mod refusals;

@@ -344,7 +344,7 @@ impl Service {
     pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>, ApiError> {
         let rows = self
             .db
-            .query(
+            .query_bulk(
                 "SELECT tenant_id, created_at, current_seal_key FROM tenants ORDER BY tenant_id",
                 vec![],
             )
@@ -592,7 +592,7 @@ impl Service {
     pub async fn api_key_hashes(&self) -> Result<Vec<(String, [u8; 32])>, ApiError> {
         let rows = self
             .db
-            .query("SELECT handle, secret_hash FROM api_keys", vec![])
+            .query_bulk("SELECT handle, secret_hash FROM api_keys", vec![])
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
