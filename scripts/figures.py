@@ -9,6 +9,8 @@ in them without a command cannot appear.
     scripts/figures.py run ID... [--into FILE]    run each figure's command, store its values
     scripts/figures.py run --main [--into FILE]   the figures the main evaluation measures
     scripts/figures.py render                     rewrite the generated tables
+    scripts/figures.py sync-bench-runs N [--postgres]
+                                                  N runs of `faceseal-sync bench --json`: the median run
     scripts/figures.py check [--against FILE]     the generated tables are the rendering of
                                                   figures.json; with --against, a fresh
                                                   measurement agrees with it
@@ -521,6 +523,14 @@ SPECS = {
         parse=parse_mesh, kind="accuracy", main=False, minutes=3,
         tolerance={"*_ms": 1e9, "*_pct": 1.0, "*": 0},
     ),
+    "sync_bench": dict(
+        command=["scripts/figures.py", "sync-bench-runs", "3"],
+        parse=None, kind="speed", main=False, minutes=3,
+    ),
+    "sync_bench_postgres": dict(
+        command=["scripts/figures.py", "sync-bench-runs", "3", "--postgres"],
+        parse=None, kind="speed", main=False, minutes=3,
+    ),
     "speed": dict(
         command=["scripts/figures.py", "speed-runs", "5"],
         parse=None, kind="speed", main=False, minutes=6,
@@ -559,7 +569,7 @@ def expand(argv):
     for a in argv:
         a = a.replace("DATA", data, 1) if a.startswith("DATA") else a
         out.append(a)
-    if out[0] in ("faceseal", "faceseal-keyholder") or out[0].startswith("examples/"):
+    if out[0] in ("faceseal", "faceseal-keyholder", "faceseal-sync") or out[0].startswith("examples/"):
         # Built by `cargo build --workspace --all-targets` (the test build)
         # or its --release form, in FACESEAL_BIN.
         out[0] = str(Path(os.environ.get("FACESEAL_BIN", ROOT / "target" / "debug")) / out[0])
@@ -647,6 +657,45 @@ def speed_runs(n):
     print(json.dumps(values))
 
 
+def sync_bench_runs(n, postgres):
+    """`faceseal-sync bench --json`, n runs: the figures of the run of median
+    saturation, and the lowest and highest of the headline ones over all runs. With `postgres`, each run
+    gets a fresh database on the server FACESEAL_SYNC_BENCH_POSTGRES names
+    (a URL whose user may create databases), dropped afterwards."""
+    bench = expand(["faceseal-sync", "bench", "--seconds", "4", "--json"])
+    reports = []
+    for i in range(n):
+        argv = list(bench)
+        database = None
+        if postgres:
+            server = os.environ.get("FACESEAL_SYNC_BENCH_POSTGRES")
+            if not server:
+                raise SystemExit(usage("set FACESEAL_SYNC_BENCH_POSTGRES to a PostgreSQL URL that may create databases"))
+            database = f"faceseal_bench_{os.getpid()}_{i}"
+            subprocess.run(["psql", server, "-qc", f"CREATE DATABASE {database}"], check=True)
+            argv += ["--database-url", server.rsplit("/", 1)[0] + "/" + database]
+        print(f"   run {i + 1}/{n}", file=sys.stderr, flush=True)
+        try:
+            out = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, check=True, text=True).stdout
+        finally:
+            if database:
+                subprocess.run(["psql", server, "-qc", f"DROP DATABASE IF EXISTS {database}"], check=False)
+        reports.append(json.loads(out))
+    # The run of median saturation, whole (medians taken figure by figure
+    # would mix runs), with the spread of the headline figures over all runs.
+    reports.sort(key=lambda r: r["saturation_per_s"])
+    middle = reports[len(reports) // 2]
+    values = {"runs": n}
+    values.update({k: v for k, v in middle.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    for key in ("saturation_per_s", "overload_2x_accepted_pct", "overload_4x_accepted_pct",
+                "overload_2x_p99_ratio", "overload_4x_p99_ratio", "unloaded_p99_ms"):
+        values[f"{key}_min"] = min(r[key] for r in reports)
+        values[f"{key}_max"] = max(r[key] for r in reports)
+    values["crash_missing"] = sum(r["crash_missing"] for r in reports)
+    values["crash_chains_intact"] = sum(r["crash_chain_status"] == "intact" for r in reports)
+    print(json.dumps(values))
+
+
 # ---------------------------------------------------------------- README
 
 
@@ -684,7 +733,7 @@ def render_text(template, doc):
                 return f"`{text}`"
             return text
         value = v(doc, ref)
-        if spec.startswith(":,"):
+        if spec == ":,":
             return f"{value:,}"
         return format(value, spec[1:]) if spec else str(value)
 
@@ -699,8 +748,9 @@ BLOCK = re.compile(r"(<!-- figures:(\w+) -->\n)(.*?)(<!-- /figures:\2 -->)", re.
 
 
 def documents():
-    """README.md and every page of docs/: where generated figure blocks may stand."""
-    return [README, *sorted((ROOT / "docs").glob("*.md"))]
+    """README.md, every page of docs/ and the sync service's README: where
+    generated figure blocks may stand."""
+    return [README, *sorted((ROOT / "docs").glob("*.md")), ROOT / "sync" / "README.md"]
 
 
 def rendered(path, doc, templates):
@@ -762,6 +812,9 @@ def main(argv):
     if cmd == "list":
         for fid, spec in SPECS.items():
             print(f"{fid:<16} {spec['kind']:<9} {'main' if spec['main'] else 'own  '} {' '.join(spec['command'])}")
+        return 0
+    if cmd == "sync-bench-runs":
+        sync_bench_runs(int(rest[0]) if rest and rest[0].isdigit() else 3, "--postgres" in rest)
         return 0
     if cmd == "speed-runs":
         speed_runs(int(rest[0]) if rest else 5)

@@ -59,6 +59,24 @@ pub struct BenchArgs {
     /// bench may fill (its KEK check value binds it to this run's KEK).
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// Print the figures as one JSON object on standard output (the
+    /// progress lines go to standard error).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Whether the progress lines go to standard error (`--json`).
+static PROGRESS_TO_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// A progress line: on standard output, or standard error with `--json`.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if PROGRESS_TO_STDERR.load(Ordering::Relaxed) {
+            eprintln!($($arg)*);
+        } else {
+            println!($($arg)*);
+        }
+    };
 }
 
 /// How long a closed-loop client waits after a 503 before trying again: a
@@ -425,8 +443,29 @@ async fn open_loop_phase(
     Ok(r)
 }
 
+fn put(
+    figures: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: impl Into<serde_json::Value>,
+) {
+    figures.insert(key.to_owned(), value.into());
+}
+
+/// A phase's throughput, latencies and refusals, under `name_`.
+fn phase_figures(
+    figures: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    r: &PhaseResult,
+) {
+    put(figures, &format!("{name}_per_s"), r.rps());
+    put(figures, &format!("{name}_p50_ms"), ms(r.percentile(0.5)));
+    put(figures, &format!("{name}_p99_ms"), ms(r.percentile(0.99)));
+    put(figures, &format!("{name}_shed"), r.shed);
+    put(figures, &format!("{name}_other_errors"), r.other_errors);
+}
+
 fn report(label: &str, clients: usize, r: &PhaseResult) {
-    println!(
+    say!(
         "{label:<14} clients {clients:>3}: {:>7.1} verify/s  p50 {:>7.2} ms  p99 {:>7.2} ms  accepted {:>6}  shed(503) {:>6}  other errors {}",
         r.rps(),
         ms(r.percentile(0.5)),
@@ -453,8 +492,31 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode, AnyError> {
 }
 
 async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
+    PROGRESS_TO_STDERR.store(args.json, Ordering::Relaxed);
+    let mut figures = serde_json::Map::new();
+    let cores_now = std::thread::available_parallelism().map_or(2, usize::from);
+    put(
+        &mut figures,
+        "backend",
+        if args.database_url.is_some() {
+            "postgresql"
+        } else {
+            "sqlite"
+        },
+    );
+    put(&mut figures, "seconds_per_phase", args.seconds);
+    put(
+        &mut figures,
+        "max_in_flight",
+        args.max_in_flight.unwrap_or(cores_now),
+    );
+    put(
+        &mut figures,
+        "max_queued",
+        args.max_queued.unwrap_or(cores_now),
+    );
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    println!(
+    say!(
         "faceseal-sync bench: {cores} cores, {}, client and server on this machine; {} s per phase",
         if args.database_url.is_some() {
             "PostgreSQL"
@@ -515,6 +577,7 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
 
     let unloaded = verify_phase(addr, &tenant, &subjects, 1, args.seconds).await?;
     report("unloaded", 1, &unloaded);
+    phase_figures(&mut figures, "unloaded", &unloaded);
     let unloaded_p99 = unloaded.percentile(0.99);
     let mut best = (1usize, unloaded);
     let mut clients = 2;
@@ -529,7 +592,9 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
         }
     }
     let (saturating, saturated) = best;
-    println!(
+    phase_figures(&mut figures, "saturation", &saturated);
+    put(&mut figures, "saturation_clients", saturating);
+    say!(
         "saturation: {:.1} verify/s with {saturating} clients, p50 {:.2} ms, p99 {:.2} ms",
         saturated.rps(),
         ms(saturated.percentile(0.5)),
@@ -538,7 +603,7 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
     for factor in [2.0, 4.0] {
         let offered = factor * saturated.rps();
         let overload = open_loop_phase(addr, &tenant, &subjects, offered, args.seconds).await?;
-        println!(
+        say!(
             "{factor}x saturation: {offered:.0} verifications/s offered (open loop): {:.1} verify/s accepted ({:.0}% of saturation)  p50 {:.2} ms  p99 {:.2} ms  shed(503) {}  other errors {}",
             overload.rps(),
             100.0 * overload.rps() / saturated.rps().max(1e-9),
@@ -548,7 +613,16 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
             overload.other_errors
         );
         let ratio = ms(overload.percentile(0.99)) / ms(unloaded_p99).max(1e-9);
-        println!(
+        let name = format!("overload_{factor}x");
+        phase_figures(&mut figures, &name, &overload);
+        put(&mut figures, &format!("{name}_offered_per_s"), offered);
+        put(
+            &mut figures,
+            &format!("{name}_accepted_pct"),
+            100.0 * overload.rps() / saturated.rps().max(1e-9),
+        );
+        put(&mut figures, &format!("{name}_p99_ratio"), ratio);
+        say!(
             "at {factor}x saturation: {} of {} requests shed with 503; p99 of accepted verifies {:.2} ms = {:.2}x the unloaded p99 ({:.2} ms)",
             overload.shed,
             overload.shed + overload.latencies.len(),
@@ -628,7 +702,7 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
             lost += 1;
         }
     }
-    println!(
+    say!(
         "kill -9 mid-load: {} enrolments acknowledged ({killed_at} before the kill), {lost} missing after restart",
         acknowledged.len()
     );
@@ -637,7 +711,15 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
         StatusCode::OK,
     )
     .await?;
-    println!("audit chain after the crash: {chain}");
+    say!("audit chain after the crash: {chain}");
+    put(&mut figures, "crash_acknowledged", acknowledged.len());
+    put(&mut figures, "crash_missing", lost);
+    put(
+        &mut figures,
+        "crash_chain_entries",
+        chain["entries"].clone(),
+    );
+    put(&mut figures, "crash_chain_status", chain["status"].clone());
 
     // Last (the guessers' CPU and the address they lock would disturb the
     // phases after it): wrong credentials from four clients while one
@@ -678,7 +760,7 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
         let _ = g.await;
     }
     let refused = refused.load(Ordering::Relaxed) as f64 / guess_started.elapsed().as_secs_f64();
-    println!(
+    say!(
         "wrong credentials: {refused:.0} refused/s (4 guessing clients, 401 then 429 from memory); meanwhile one legitimate client: {:.1} verify/s  p50 {:.2} ms  p99 {:.2} ms  shed(503) {}  other errors {}",
         legitimate.rps(),
         ms(legitimate.percentile(0.5)),
@@ -687,8 +769,14 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
         legitimate.other_errors
     );
 
+    put(&mut figures, "wrong_credentials_refused_per_s", refused);
+    phase_figures(&mut figures, "legitimate", &legitimate);
+
     server.child.kill()?;
     server.child.wait()?;
+    if args.json {
+        println!("{}", serde_json::Value::Object(figures));
+    }
     Ok(if lost == 0 {
         ExitCode::SUCCESS
     } else {

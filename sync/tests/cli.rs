@@ -296,3 +296,51 @@ fn serving_on_an_address_in_use_says_so_and_what_to_do() {
     assert!(stderr.contains("--listen"), "{stderr}");
     drop(taken);
 }
+
+#[test]
+fn bench_json_holds_every_figure_the_readme_renders() {
+    // The figures of sync/README.md are rendered from this output
+    // (scripts/figures.py sync-bench-runs); a short run checks its shape and
+    // that the crash phase lost nothing, not its speed.
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = run(
+        dir.path(),
+        &[
+            "bench",
+            "--seconds",
+            "1",
+            "--subjects",
+            "2",
+            "--max-clients",
+            "2",
+            "--json",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("saturation:"),
+        "progress goes to stderr: {stderr}"
+    );
+    let figures: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    for key in [
+        "unloaded_per_s",
+        "unloaded_p99_ms",
+        "saturation_per_s",
+        "overload_2x_accepted_pct",
+        "overload_2x_p99_ratio",
+        "overload_4x_accepted_pct",
+        "overload_4x_p99_ratio",
+        "wrong_credentials_refused_per_s",
+        "legitimate_per_s",
+        "legitimate_p99_ms",
+    ] {
+        let value = figures[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {figures}"));
+        assert!(value.is_finite() && value >= 0.0, "{key} = {value}");
+    }
+    assert!(figures["saturation_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(figures["backend"], "sqlite");
+    assert_eq!(figures["crash_missing"], 0);
+    assert_eq!(figures["crash_chain_status"], "intact");
+}
