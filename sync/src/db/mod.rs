@@ -210,6 +210,10 @@ pub enum DbError {
     /// (SQLite's group commit): nothing of the change committed.
     #[error("the transaction of this change failed: {0}")]
     GroupFailed(#[source] std::sync::Arc<DbError>),
+    /// The WAL could not be checkpointed and truncated (a reader held an
+    /// older snapshot): deleted rows may still be in the files; retry.
+    #[error("deleted data could not yet be purged from the database files; retry")]
+    PurgeIncomplete,
     #[error("schema is newer ({found}) than this binary knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
 }

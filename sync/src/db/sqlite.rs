@@ -34,6 +34,13 @@ const MAX_GROUP: usize = 64;
 /// bounded by the load shedder.
 const READERS: usize = 4;
 
+/// How long a statement waits for a lock another connection holds.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The same, for a read on a runtime thread: a stalled runtime thread
+/// stalls every request it would have served.
+const INLINE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Prepared statements kept per connection: more than the service has.
 const STATEMENT_CACHE: usize = 128;
 
@@ -180,15 +187,27 @@ impl SqliteDatabase {
     ) -> Result<Option<Vec<Row>>, DbError> {
         let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
         if !bulk && let Some(conn) = free_reader(&self.readers, first) {
-            return read_on(&conn, sql, &params);
+            // On the runtime's thread a read may wait for a lock only
+            // briefly (WAL readers rarely wait at all: recovery after a
+            // crashed writer is the case); if it would wait longer it is
+            // retried below, on the blocking pool, with the full timeout.
+            conn.busy_timeout(INLINE_BUSY_TIMEOUT)?;
+            let outcome = read_on(&conn, sql, &params);
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            match outcome {
+                Err(DbError::Sqlite(e)) if is_busy(&e) => {}
+                outcome => return outcome,
+            }
         }
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let conn = match free_reader(&readers, first) {
                 Some(conn) => conn,
+                // A reader whose holder panicked is still a usable
+                // connection: rusqlite resets statements when they drop.
                 None => readers[first % readers.len()]
                     .lock()
-                    .map_err(|_| DbError::WorkerGone)?,
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
             };
             read_on(&conn, sql, &params)
         })
@@ -215,7 +234,19 @@ fn free_reader(
     first: usize,
 ) -> Option<std::sync::MutexGuard<'_, Connection>> {
     let n = readers.len();
-    (0..n).find_map(|i| readers[(first + i) % n].try_lock().ok())
+    (0..n).find_map(|i| match readers[(first + i) % n].try_lock() {
+        Ok(conn) => Some(conn),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    })
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Runs `sql` on a read connection; `None` if it would write.
@@ -384,8 +415,16 @@ fn run_batch(conn: &Connection, stmts: &[Stmt]) -> Result<Vec<u64>, DbError> {
     Ok(counts)
 }
 
+/// Checkpoints and truncates the WAL, so that what a deletion removed is
+/// gone from the files. SQLite answers a checkpoint it could not finish
+/// (a reader still on an older snapshot when the busy timeout ran out) with
+/// a row whose first column is 1, not with an error: that is refused here,
+/// so a deletion is never reported complete while its bytes remain.
 fn purge(conn: &Connection) -> Result<(), DbError> {
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let blocked: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if blocked != 0 {
+        return Err(DbError::PurgeIncomplete);
+    }
     Ok(())
 }
 
@@ -417,15 +456,23 @@ fn owner_only_files(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Applies the pending migrations, each in one transaction that takes the
+/// write lock before it reads the schema version: a server and a command
+/// started together migrate once, one after the other, never both from the
+/// same version.
 fn migrate(conn: &Connection) -> Result<(), DbError> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-        [],
-        |r| r.get(0),
-    )?;
-    for (version, script) in super::migrations::pending(current)? {
-        let tx = conn.unchecked_transaction()?;
+    loop {
+        let tx =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?;
+        let Some((version, script)) = super::migrations::pending(current)?.first() else {
+            return Ok(tx.commit()?);
+        };
         tx.execute_batch(&super::migrations::sqlite_dialect(script))?;
         tx.execute(
             "INSERT INTO schema_version (version) VALUES (?1)",
@@ -433,7 +480,6 @@ fn migrate(conn: &Connection) -> Result<(), DbError> {
         )?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
@@ -517,6 +563,28 @@ mod tests {
             .iter()
             .map(|r| r[0].int().unwrap())
             .collect()
+    }
+
+    #[tokio::test]
+    async fn a_purge_that_cannot_truncate_the_wal_is_an_error_not_a_success() {
+        // A reader on an older snapshot keeps the checkpoint from finishing:
+        // SQLite says so in a row, not an error, and a deletion must not be
+        // reported purged while its bytes remain in the files.
+        let (dir, db) = scratch();
+        tables(&db).await;
+        let reader = Connection::open(dir.path().join("t.db")).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT v FROM acc WHERE id = 1;")
+            .unwrap();
+        db.batch(vec![Stmt::new("INSERT INTO log (k) VALUES (1)", vec![])])
+            .await
+            .unwrap();
+        assert!(matches!(
+            db.purge_deleted().await,
+            Err(DbError::PurgeIncomplete)
+        ));
+        reader.execute_batch("COMMIT").unwrap();
+        db.purge_deleted().await.unwrap();
     }
 
     #[tokio::test]

@@ -288,9 +288,11 @@ impl Service {
     ) -> Result<Vec<ConsentRecord>, ApiError> {
         let subject_id = self.subject(caller, subject_id).await?.subject_id;
         let subject_id = subject_id.as_str();
+        // A subject's consents have no count limit (revoked ones stay on
+        // record): a bulk read, off the runtime's threads.
         let rows = self
             .db
-            .query(
+            .query_bulk(
                 "SELECT consent_ref, purpose, text_version, granted_at, expires_at, revoked_at
                  FROM consents WHERE tenant_id = ?1 AND subject_id = ?2
                  ORDER BY granted_at, consent_ref",
