@@ -494,35 +494,29 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode, AnyError> {
 async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
     PROGRESS_TO_STDERR.store(args.json, Ordering::Relaxed);
     let mut figures = serde_json::Map::new();
-    let cores_now = std::thread::available_parallelism().map_or(2, usize::from);
+    // What the server applies when the bench passes no limit of its own.
+    let defaults = faceseal_sync::limits::LoadLimits::for_this_machine();
+    let postgres = args.database_url.is_some();
     put(
         &mut figures,
         "backend",
-        if args.database_url.is_some() {
-            "postgresql"
-        } else {
-            "sqlite"
-        },
+        if postgres { "postgresql" } else { "sqlite" },
     );
     put(&mut figures, "seconds_per_phase", args.seconds);
     put(
         &mut figures,
         "max_in_flight",
-        args.max_in_flight.unwrap_or(cores_now),
+        args.max_in_flight.unwrap_or(defaults.max_in_flight),
     );
     put(
         &mut figures,
         "max_queued",
-        args.max_queued.unwrap_or(cores_now),
+        args.max_queued.unwrap_or(defaults.max_queued),
     );
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     say!(
         "faceseal-sync bench: {cores} cores, {}, client and server on this machine; {} s per phase",
-        if args.database_url.is_some() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        },
+        if postgres { "PostgreSQL" } else { "SQLite" },
         args.seconds
     );
     let mut server = setup.start().await?;

@@ -119,9 +119,9 @@ impl SqliteDatabase {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA secure_delete = ON;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA foreign_keys = ON;",
         )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         migrate(&conn)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut readers = Vec::with_capacity(READERS);
@@ -132,10 +132,8 @@ impl SqliteDatabase {
             )?;
             // query_only: a read connection refuses to write, whatever it is
             // handed (writes are routed to the writer before that).
-            reader.execute_batch(
-                "PRAGMA query_only = ON;
-                 PRAGMA busy_timeout = 5000;",
-            )?;
+            reader.execute_batch("PRAGMA query_only = ON;")?;
+            reader.busy_timeout(BUSY_TIMEOUT)?;
             reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             readers.push(Mutex::new(reader));
         }
