@@ -35,7 +35,11 @@ export KOTLINC=${KOTLINC:-$kotlin_home/node_modules/kotlin-compiler/bin/kotlinc}
 # (installed from the Debian package if missing); they fail without it.
 if [ -z "${FACESEAL_SYNC_TEST_DATABASE_URL:-}" ] && [ "${FACESEAL_SYNC_TEST_SKIP_POSTGRES:-}" != 1 ]; then
     FACESEAL_SYNC_TEST_DATABASE_URL=$(sync/scripts/test-postgres.sh)
-    export FACESEAL_SYNC_TEST_DATABASE_URL
+    # Its connections are TLS, verified against the cluster's own CA: the
+    # service reads the CA file from FACESEAL_SYNC_DATABASE_CA, as do the
+    # tests that connect in process.
+    FACESEAL_SYNC_DATABASE_CA=$(sync/scripts/test-postgres.sh ca)
+    export FACESEAL_SYNC_TEST_DATABASE_URL FACESEAL_SYNC_DATABASE_CA
     trap 'sync/scripts/test-postgres.sh stop' EXIT
 fi
 

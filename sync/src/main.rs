@@ -38,6 +38,11 @@ struct Storage {
     /// PostgreSQL connection string instead of SQLite (or FACESEAL_SYNC_DATABASE_URL).
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// PEM file of the CA that signs PostgreSQL's TLS certificate, for
+    /// `sslmode=require` in the URL (or FACESEAL_SYNC_DATABASE_CA; default:
+    /// the system's roots).
+    #[arg(long, value_name = "PATH")]
+    database_ca: Option<PathBuf>,
     /// File holding the key-encryption key, 64 hex digits (or FACESEAL_SYNC_KEK / FACESEAL_SYNC_KEK_FILE).
     #[arg(long, value_name = "PATH")]
     kek_file: Option<PathBuf>,
@@ -192,7 +197,11 @@ async fn open(
     announce: bool,
     config: ServiceConfig,
 ) -> Result<(Service, DbLocation), AnyError> {
-    let location = DbLocation::resolve(storage.db.clone(), storage.database_url.clone());
+    let location = DbLocation::resolve(
+        storage.db.clone(),
+        storage.database_url.clone(),
+        storage.database_ca.clone(),
+    );
     let key_dir = setup::key_dir(storage.key_dir.as_deref());
     setup::preflight(&location, storage.kek_file.as_deref(), &key_dir)?;
     let db = setup::open_database(&location).await?;
@@ -298,7 +307,7 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
                 "create a tenant: faceseal-sync tenant create <name>{}   or   curl -H \"Authorization: Bearer $(cat <admin token file>)\" -H 'content-type: application/json' -d '{{\"tenant_id\":\"<name>\"}}' http://{}/v1/tenants",
                 match &location {
                     DbLocation::Sqlite(p) => format!(" --db {}", p.display()),
-                    DbLocation::Postgres(_) => " --database-url <url>".into(),
+                    DbLocation::Postgres { .. } => " --database-url <url>".into(),
                 },
                 listener.local_addr()?
             );

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::db::{Database, DbError, PostgresDatabase, SqliteDatabase};
+use crate::db::{Database, DbError, PostgresDatabase, PostgresOptions, SqliteDatabase};
 use crate::keystore::{
     KEK_ENV, KEK_FILE_ENV, KekKeyStore, KekSource, KeyStoreError, write_owner_only,
 };
@@ -25,6 +25,8 @@ use crate::random;
 pub const ADMIN_TOKEN_ENV: &str = "FACESEAL_SYNC_ADMIN_TOKEN";
 /// The environment variable holding a PostgreSQL connection string.
 pub const DATABASE_URL_ENV: &str = "FACESEAL_SYNC_DATABASE_URL";
+/// PEM file of the CA of PostgreSQL's TLS certificate.
+pub const DATABASE_CA_ENV: &str = "FACESEAL_SYNC_DATABASE_CA";
 /// The environment variable naming the key directory.
 pub const KEY_DIR_ENV: &str = "FACESEAL_SYNC_KEY_DIR";
 /// The embedded database file of a first run.
@@ -40,15 +42,29 @@ pub const MIN_ADMIN_TOKEN_BITS: f64 = 256.0;
 #[derive(Debug, Clone)]
 pub enum DbLocation {
     Sqlite(PathBuf),
-    Postgres(String),
+    Postgres {
+        url: String,
+        /// The CA that signs the server's TLS certificate (else the
+        /// system's roots).
+        ca_file: Option<PathBuf>,
+    },
 }
 
 impl DbLocation {
     /// `--database-url` (or its environment variable) wins; else `--db` or
-    /// the default SQLite file in the working directory.
-    pub fn resolve(db: Option<PathBuf>, database_url: Option<String>) -> DbLocation {
+    /// the default SQLite file in the working directory. `database_ca`
+    /// (or its environment variable) goes with the URL.
+    pub fn resolve(
+        db: Option<PathBuf>,
+        database_url: Option<String>,
+        database_ca: Option<PathBuf>,
+    ) -> DbLocation {
         match database_url.or_else(|| std::env::var(DATABASE_URL_ENV).ok()) {
-            Some(url) => DbLocation::Postgres(url),
+            Some(url) => DbLocation::Postgres {
+                url,
+                ca_file: database_ca
+                    .or_else(|| std::env::var_os(DATABASE_CA_ENV).map(PathBuf::from)),
+            },
             None => DbLocation::Sqlite(db.unwrap_or_else(|| PathBuf::from(DEFAULT_DB))),
         }
     }
@@ -61,7 +77,7 @@ impl DbLocation {
                     .filter(|p| !p.as_os_str().is_empty())
                     .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             ),
-            DbLocation::Postgres(_) => None,
+            DbLocation::Postgres { .. } => None,
         }
     }
 
@@ -69,7 +85,7 @@ impl DbLocation {
     pub fn describe(&self) -> String {
         match self {
             DbLocation::Sqlite(path) => format!("SQLite file {}", path.display()),
-            DbLocation::Postgres(_) => {
+            DbLocation::Postgres { .. } => {
                 format!("PostgreSQL (from --database-url or {DATABASE_URL_ENV})")
             }
         }
@@ -112,7 +128,16 @@ pub enum SetupError {
 pub async fn open_database(location: &DbLocation) -> Result<Arc<dyn Database>, SetupError> {
     Ok(match location {
         DbLocation::Sqlite(path) => Arc::new(SqliteDatabase::open(path)?),
-        DbLocation::Postgres(url) => Arc::new(PostgresDatabase::connect(url, None).await?),
+        DbLocation::Postgres { url, ca_file } => Arc::new(
+            PostgresDatabase::connect(
+                url,
+                PostgresOptions {
+                    schema: None,
+                    ca_file: ca_file.clone(),
+                },
+            )
+            .await?,
+        ),
     })
 }
 
@@ -175,7 +200,7 @@ pub fn preflight(
         || std::env::var_os(KEK_FILE_ENV).is_some();
     match location {
         _ if explicit => Ok(()),
-        DbLocation::Postgres(_) => Err(SetupError::KekRequired),
+        DbLocation::Postgres { .. } => Err(SetupError::KekRequired),
         DbLocation::Sqlite(_) => prepare_key_dir(location, key_dir),
     }
 }
@@ -197,7 +222,7 @@ pub fn load_kek(
         || std::env::var_os(KEK_FILE_ENV).is_some();
     let default = key_dir.join(KEK_FILE);
     if !explicit {
-        if matches!(location, DbLocation::Postgres(_)) {
+        if matches!(location, DbLocation::Postgres { .. }) {
             return Err(SetupError::KekRequired);
         }
         prepare_key_dir(location, key_dir)?;
@@ -240,7 +265,7 @@ fn read_admin_token(
         return Ok((Zeroizing::new(token), AdminTokenSource::Environment));
     }
     if file.is_none() {
-        if matches!(location, DbLocation::Postgres(_)) {
+        if matches!(location, DbLocation::Postgres { .. }) {
             return Err(SetupError::AdminTokenRequired);
         }
         prepare_key_dir(location, key_dir)?;

@@ -657,31 +657,31 @@ async fn audit_tampering_is_detected_at_the_first_broken_link() {
         }
         let db = s.service.database();
         let tenant = |name: &str| Value::from(name);
-        db.batch(vec![Stmt::new("UPDATE audit_entries SET outcome = 'refused:no_valid_consent' WHERE tenant_id = ?1 AND seq = 3", vec![tenant("edit")])]).await.unwrap();
+        db.batch(vec![Stmt::new("UPDATE audit_entries SET outcome = 'refused:no_valid_consent' WHERE tenant_id = $1 AND seq = 3", vec![tenant("edit")])]).await.unwrap();
         db.batch(vec![Stmt::new(
-            "DELETE FROM audit_entries WHERE tenant_id = ?1 AND seq = 4",
+            "DELETE FROM audit_entries WHERE tenant_id = $1 AND seq = 4",
             vec![tenant("delete")],
         )])
         .await
         .unwrap();
         db.batch(vec![
             Stmt::new(
-                "UPDATE audit_entries SET seq = -1 WHERE tenant_id = ?1 AND seq = 5",
+                "UPDATE audit_entries SET seq = -1 WHERE tenant_id = $1 AND seq = 5",
                 vec![tenant("reorder")],
             ),
             Stmt::new(
-                "UPDATE audit_entries SET seq = 5 WHERE tenant_id = ?1 AND seq = 6",
+                "UPDATE audit_entries SET seq = 5 WHERE tenant_id = $1 AND seq = 6",
                 vec![tenant("reorder")],
             ),
             Stmt::new(
-                "UPDATE audit_entries SET seq = 6 WHERE tenant_id = ?1 AND seq = -1",
+                "UPDATE audit_entries SET seq = 6 WHERE tenant_id = $1 AND seq = -1",
                 vec![tenant("reorder")],
             ),
         ])
         .await
         .unwrap();
         db.batch(vec![Stmt::new(
-            "DELETE FROM audit_entries WHERE tenant_id = ?1 AND seq = 7",
+            "DELETE FROM audit_entries WHERE tenant_id = $1 AND seq = 7",
             vec![tenant("truncate")],
         )])
         .await

@@ -516,7 +516,7 @@ async fn templates_of(s: &TestServer, subject: &str) -> i64 {
     s.service
         .database()
         .query(
-            "SELECT COUNT(*) FROM templates WHERE subject_id = ?1",
+            "SELECT COUNT(*) FROM templates WHERE subject_id = $1",
             vec![subject.into()],
         )
         .await
@@ -815,9 +815,12 @@ async fn another_kek_is_refused_before_serving() {
                     Arc::new(SqliteDatabase::open(&dir.path().join("k.db")).unwrap())
                 }
                 Backend::Postgres => Arc::new(
-                    PostgresDatabase::connect(&std::env::var(PG_URL_ENV).unwrap(), Some(&schema))
-                        .await
-                        .unwrap(),
+                    PostgresDatabase::connect(
+                        &std::env::var(PG_URL_ENV).unwrap(),
+                        common::pg_options(&schema),
+                    )
+                    .await
+                    .unwrap(),
                 ),
             };
             db

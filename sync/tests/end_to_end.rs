@@ -212,7 +212,7 @@ async fn real_faces_enrol_verify_revoke_delete_and_shred() {
             .service
             .database()
             .query(
-                "SELECT wrapped FROM tenant_keys WHERE tenant_id = ?1",
+                "SELECT wrapped FROM tenant_keys WHERE tenant_id = $1",
                 vec![Value::from("clinic")],
             )
             .await
@@ -234,7 +234,7 @@ async fn real_faces_enrol_verify_revoke_delete_and_shred() {
             .service
             .database()
             .query(
-                "SELECT COUNT(*) FROM tenant_keys WHERE tenant_id = ?1",
+                "SELECT COUNT(*) FROM tenant_keys WHERE tenant_id = $1",
                 vec![Value::from("clinic")],
             )
             .await

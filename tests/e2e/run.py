@@ -128,6 +128,9 @@ class Database:
             # PostgreSQL needs an explicit KEK and admin token.
             self.env["FACESEAL_SYNC_KEK"] = secrets.token_hex(32)
             self.env["FACESEAL_SYNC_ADMIN_TOKEN"] = secrets.token_urlsafe(32)
+            # The CA that signs the test cluster's TLS certificate, if any.
+            if os.environ.get("FACESEAL_SYNC_DATABASE_CA"):
+                self.env["FACESEAL_SYNC_DATABASE_CA"] = os.environ["FACESEAL_SYNC_DATABASE_CA"]
 
     def close(self):
         if self.kind == "postgres":

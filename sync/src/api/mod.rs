@@ -135,12 +135,31 @@ pub fn router(state: AppState, limits: LoadLimits) -> Router {
             Arc::clone(&state.throttle),
             refuse_throttled,
         ))
-        // Outermost: every answer is logged and counted, refusals included.
+        // A panic is a 500 like any other internal failure, logged and
+        // counted by the layer around it.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        // Every answer is logged and counted, refusals included.
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
             crate::observe::observe,
         ))
+        // Outermost: no layer prints a credential, even by mistake.
+        .layer(
+            tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer::new([
+                header::AUTHORIZATION,
+            ]),
+        )
         .with_state(state)
+}
+
+/// The answer to a request whose handler panicked: the panic's message
+/// stays out of it (it could quote data), as for every internal error.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    crate::error::error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    )
 }
 
 /// `GET /metrics`, for the admin token: Prometheus scrapes it with
@@ -177,5 +196,40 @@ async fn refuse_throttled(
             crate::error::ApiError::TooManyFailures { retry_after }.into_response()
         }
         _ => next.run(request).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_with_the_api_error_and_its_message_stays_out() {
+        let app: Router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    panic!("subject alice-secret");
+                    #[allow(unreachable_code)]
+                    ""
+                }),
+            )
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
+        let response = app
+            .oneshot(
+                axum::extract::Request::get("/boom")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "internal");
+        assert!(!body.to_string().contains("alice"));
     }
 }

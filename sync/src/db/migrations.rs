@@ -1,38 +1,70 @@
-//! Schema migrations: numbered scripts applied in order, each in one
-//! transaction, and recorded in `schema_version`. Written once, in
-//! PostgreSQL's dialect; [`sqlite_dialect`] adapts the one type name SQLite
-//! would read differently.
+//! Schema migrations, run by refinery: numbered scripts applied in order and
+//! recorded, with a checksum each, in refinery's `refinery_schema_history`.
+//! Every run applies everything pending in one transaction (the scripts and
+//! their history rows commit together or not at all), refuses a database
+//! whose applied scripts differ from these (divergent) or include one this
+//! binary does not know (a newer schema). Written once, in PostgreSQL's
+//! dialect; [`Dialect::Sqlite`] adapts the one type name SQLite would read
+//! differently.
 
-/// `(version, script)`.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/0001_initial.sql")),
+use refinery_core::{Migration, Runner};
+
+/// `(refinery name, script)`: `V{version}__{name}`.
+const SCRIPTS: &[(&str, &str)] = &[
     (
-        2,
+        "V1__initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        "V2__decisions_attempts_capture",
         include_str!("../../migrations/0002_decisions_attempts_capture.sql"),
     ),
-    (3, include_str!("../../migrations/0003_liveness_level.sql")),
     (
-        4,
+        "V3__liveness_level",
+        include_str!("../../migrations/0003_liveness_level.sql"),
+    ),
+    (
+        "V4__challenge_purge_index",
         include_str!("../../migrations/0004_challenge_purge_index.sql"),
     ),
 ];
 
-/// The migrations a database at schema `current` still needs; refuses a
-/// database newer than this binary.
-pub(crate) fn pending(current: i64) -> Result<&'static [(i64, &'static str)], super::DbError> {
-    let known = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current > known {
-        return Err(super::DbError::SchemaTooNew {
-            found: current,
-            known,
-        });
-    }
-    Ok(&MIGRATIONS[MIGRATIONS.iter().take_while(|m| m.0 <= current).count()..])
+/// How many times a start retries migrating after a failure: another
+/// process that migrated the same database at the same moment makes the
+/// first attempt fail (its transaction found the tables created), and the
+/// next attempt finds nothing pending.
+pub(crate) const ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
 }
 
-/// SQLite would give a `BYTEA` column numeric affinity: call it `BLOB`.
-pub(crate) fn sqlite_dialect(script: &str) -> String {
-    script.replace("BYTEA", "BLOB")
+impl Dialect {
+    /// SQLite would give a `BYTEA` column numeric affinity: call it `BLOB`.
+    fn adapt(self, script: &str) -> String {
+        match self {
+            Dialect::Sqlite => script.replace("BYTEA", "BLOB"),
+            Dialect::Postgres => script.to_owned(),
+        }
+    }
+}
+
+/// The runner for every script, in `dialect`.
+pub(crate) fn runner(dialect: Dialect) -> Result<Runner, super::DbError> {
+    runner_of(SCRIPTS, dialect)
+}
+
+fn runner_of(scripts: &[(&str, &str)], dialect: Dialect) -> Result<Runner, super::DbError> {
+    let migrations = scripts
+        .iter()
+        .map(|(name, sql)| Migration::unapplied(name, &dialect.adapt(sql)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Runner::new(&migrations)
+        .set_grouped(true)
+        .set_abort_divergent(true)
+        .set_abort_missing(true))
 }
 
 #[cfg(test)]
@@ -40,17 +72,60 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pending_migrations_follow_the_recorded_version() {
-        assert_eq!(pending(0).unwrap().len(), MIGRATIONS.len());
-        assert!(pending(MIGRATIONS.len() as i64).unwrap().is_empty());
-        assert!(matches!(
-            pending(MIGRATIONS.len() as i64 + 1),
-            Err(crate::db::DbError::SchemaTooNew { .. })
-        ));
+    fn scripts_are_numbered_in_order_and_adapted_for_sqlite() {
+        let runner = runner(Dialect::Sqlite).unwrap();
+        let versions: Vec<i64> = runner
+            .get_migrations()
+            .iter()
+            .map(|m| i64::from(m.version()))
+            .collect();
+        assert_eq!(versions, (1..=SCRIPTS.len() as i64).collect::<Vec<_>>());
         assert!(
-            MIGRATIONS
+            runner
+                .get_migrations()
                 .iter()
-                .all(|m| !sqlite_dialect(m.1).contains("BYTEA"))
+                .all(|m| !m.sql().unwrap().contains("BYTEA"))
         );
+    }
+
+    #[test]
+    fn a_database_with_a_script_this_binary_lacks_is_refused() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let newer: Vec<(&str, &str)> = SCRIPTS
+            .iter()
+            .copied()
+            .chain([("V99__from_the_future", "CREATE TABLE later (x BIGINT)")])
+            .collect();
+        runner_of(&newer, Dialect::Sqlite)
+            .unwrap()
+            .run(&mut conn)
+            .unwrap();
+        assert!(runner(Dialect::Sqlite).unwrap().run(&mut conn).is_err());
+    }
+
+    #[test]
+    fn a_database_whose_applied_script_was_edited_is_refused() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        runner(Dialect::Sqlite).unwrap().run(&mut conn).unwrap();
+        let edited: Vec<(&str, &str)> = SCRIPTS
+            .iter()
+            .enumerate()
+            .map(|(i, &(n, s))| {
+                if i == 0 {
+                    (n, "CREATE TABLE other (x BIGINT)")
+                } else {
+                    (n, s)
+                }
+            })
+            .collect();
+        assert!(
+            runner_of(&edited, Dialect::Sqlite)
+                .unwrap()
+                .run(&mut conn)
+                .is_err()
+        );
+        // Nothing pending: a second run of the same scripts is a no-op.
+        let report = runner(Dialect::Sqlite).unwrap().run(&mut conn).unwrap();
+        assert!(report.applied_migrations().is_empty());
     }
 }

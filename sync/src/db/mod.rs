@@ -2,8 +2,9 @@
 //! both implement, so every query of the service is written once
 //! ([`crate::store`]) and both backends run the same test suite.
 //!
-//! Statements are written with `?N` placeholders (SQLite's numbered form); the
-//! PostgreSQL backend rewrites them to `$N`. Integers are `BIGINT`, reals
+//! Statements are written with `$N` placeholders, which both engines read as
+//! they are: PostgreSQL's own form, and in SQLite a named parameter that the
+//! SQLite backend binds by its name. Integers are `BIGINT`, reals
 //! `DOUBLE PRECISION`, bytes `BLOB`/`BYTEA`; a NULL parameter is always an
 //! integer column (the only nullable columns are times).
 
@@ -16,7 +17,7 @@ use std::pin::Pin;
 
 use thiserror::Error;
 
-pub use postgres::PostgresDatabase;
+pub use postgres::{PostgresDatabase, PostgresOptions};
 pub use sqlite::SqliteDatabase;
 
 /// A boxed future: the trait is used as `dyn Database`.
@@ -214,8 +215,21 @@ pub enum DbError {
     /// older snapshot): deleted rows may still be in the files; retry.
     #[error("deleted data could not yet be purged from the database files; retry")]
     PurgeIncomplete,
-    #[error("schema is newer ({found}) than this binary knows ({known})")]
-    SchemaTooNew { found: i64, known: i64 },
+    /// The schema could not be brought up to date: a script failed, or the
+    /// database records scripts this binary does not have (a newer schema)
+    /// or records them with other checksums.
+    #[error("schema migration: {0}")]
+    Migration(#[from] refinery_core::Error),
+    /// A statement's `$N` placeholders do not match its parameters.
+    #[error("a statement's placeholders do not match its parameters")]
+    Placeholders,
+    /// No pooled PostgreSQL connection could be had or made in time.
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The PostgreSQL set-up is unusable (a CA file without certificates,
+    /// no TLS protocol version in common).
+    #[error("PostgreSQL set-up: {0}")]
+    Setup(String),
 }
 
 /// The SQL interface both backends implement.

@@ -1,38 +1,60 @@
 //! The shared backend: PostgreSQL, for several service instances over one
-//! database. A small fixed pool of connections; each batch is one
-//! transaction on one connection.
+//! database. Connections come from a `deadpool-postgres` pool, which checks
+//! each one as it is handed out and replaces one the server or the network
+//! closed, so the service reconnects on its own after a restart of the
+//! database. Statements are prepared once per connection (the pool's
+//! statement cache); each batch is one transaction on one connection. TLS,
+//! when the URL's `sslmode` asks for it, is rustls, verifying the server
+//! against the system's roots or a given CA file.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::Mutex;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Backend, Database, DbError, DbFuture, Row, Stmt, Value};
 
 /// Connections kept open per service instance.
 const POOL_SIZE: usize = 4;
 
+/// How long a request waits for a pooled connection, or for a new one to
+/// be made, before it fails (the load shedder bounds how many wait).
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A session advisory lock key: instances starting together migrate one
+/// after another.
+const MIGRATION_LOCK: i64 = 7_340_055_130;
+
+/// How the service connects, besides the URL.
+#[derive(Debug, Clone, Default)]
+pub struct PostgresOptions {
+    /// A schema to create if needed and use as the search path (tests run
+    /// each suite in a fresh schema).
+    pub schema: Option<String>,
+    /// PEM file of the CA that signs the server's certificate; without it,
+    /// the system's roots. Used when the URL's `sslmode` is `prefer` (the
+    /// default) or `require` and the server offers TLS.
+    pub ca_file: Option<PathBuf>,
+}
+
 pub struct PostgresDatabase {
-    clients: Vec<Mutex<Client>>,
-    next: AtomicUsize,
+    pool: Pool,
 }
 
-/// `?N` placeholders (written for SQLite) become PostgreSQL's `$N`.
-fn pg_sql(sql: &str) -> String {
-    sql.replace('?', "$")
-}
-
-fn params(values: &[Value]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+fn params(values: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     values
         .iter()
-        .map(|v| -> Box<dyn ToSql + Sync + Send> {
+        .map(|v| -> &(dyn ToSql + Sync) {
             match v {
-                Value::Int(i) => Box::new(*i),
-                Value::Real(r) => Box::new(*r),
-                Value::Text(t) => Box::new(t.clone()),
-                Value::Blob(b) => Box::new(b.clone()),
-                Value::Null => Box::new(None::<i64>),
+                Value::Int(i) => i,
+                Value::Real(r) => r,
+                Value::Text(t) => t,
+                Value::Blob(b) => b,
+                Value::Null => &None::<i64>,
             }
         })
         .collect()
@@ -61,73 +83,123 @@ fn read_row(row: &tokio_postgres::Row) -> Result<Row, DbError> {
     Ok(out)
 }
 
-impl PostgresDatabase {
-    /// Connects and brings the schema up to date. `schema`, when given, is
-    /// created if needed and used as the search path (tests run each suite
-    /// in a fresh schema).
-    pub async fn connect(url: &str, schema: Option<&str>) -> Result<PostgresDatabase, DbError> {
-        let mut clients = Vec::with_capacity(POOL_SIZE);
-        for _ in 0..POOL_SIZE {
-            let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-            tokio::spawn(async move {
-                // The error surfaces on the next query through the client.
-                let _ = connection.await;
-            });
-            if let Some(schema) = schema {
-                let ident = schema.replace('"', "");
-                client
-                    .batch_execute(&format!(
-                        "CREATE SCHEMA IF NOT EXISTS \"{ident}\"; SET search_path TO \"{ident}\""
-                    ))
-                    .await?;
+/// The rustls connector: the CA in `ca_file`, else the system's roots.
+fn tls(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, DbError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| DbError::Setup(format!("{}: {e}", path.display())))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| DbError::Setup(format!("{}: {e}", path.display())))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| DbError::Setup(format!("{}: {e}", path.display())))?;
             }
-            clients.push(Mutex::new(client));
+            if roots.is_empty() {
+                return Err(DbError::Setup(format!(
+                    "{}: no certificate in the file",
+                    path.display()
+                )));
+            }
         }
-        let db = PostgresDatabase {
-            clients,
-            next: AtomicUsize::new(0),
+        None => {
+            // Roots the system cannot parse are skipped, as browsers do.
+            let (_, _) =
+                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DbError::Setup(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
+/// The URL's settings, with the service's defaults where it gives none.
+fn config(url: &str, options: &PostgresOptions) -> Result<tokio_postgres::Config, DbError> {
+    let mut config = tokio_postgres::Config::from_str(url)?;
+    if config.get_application_name().is_none() {
+        config.application_name("faceseal-sync");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(POOL_TIMEOUT);
+    }
+    if let Some(schema) = &options.schema {
+        let ident = schema.replace(['"', ' ', '\\', ','], "");
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c search_path={ident}"),
+            None => format!("-c search_path={ident}"),
         };
-        db.migrate().await?;
-        Ok(db)
+        config.options(&options);
     }
+    Ok(config)
+}
 
-    async fn client(&self) -> tokio::sync::MutexGuard<'_, Client> {
-        for c in &self.clients {
-            if let Ok(guard) = c.try_lock() {
-                return guard;
-            }
+impl PostgresDatabase {
+    /// Connects with a pool, and brings the schema up to date.
+    pub async fn connect(url: &str, options: PostgresOptions) -> Result<PostgresDatabase, DbError> {
+        let config = config(url, &options)?;
+        let tls = tls(options.ca_file.as_deref())?;
+        migrate(&config, tls.clone(), options.schema.as_deref()).await?;
+        let manager = Manager::from_config(
+            config,
+            tls,
+            ManagerConfig {
+                // A connection is checked (`is_closed`) when it is handed
+                // out; a closed one is dropped and another made.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_TIMEOUT))
+            .create_timeout(Some(POOL_TIMEOUT))
+            .recycle_timeout(Some(POOL_TIMEOUT))
+            .build()
+            .map_err(|e| DbError::Setup(e.to_string()))?;
+        Ok(PostgresDatabase { pool })
+    }
+}
+
+/// Applies the pending migrations on a connection of its own, under a
+/// session advisory lock (released when the connection closes, whatever
+/// happens): several instances started at once migrate one at a time, and
+/// the later ones find nothing pending.
+async fn migrate(
+    config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    schema: Option<&str>,
+) -> Result<(), DbError> {
+    let (mut client, connection) = config.connect(tls).await?;
+    let connection = tokio::spawn(async move {
+        // The error surfaces on the next query through the client.
+        let _ = connection.await;
+    });
+    let outcome = async {
+        if let Some(schema) = schema {
+            let ident = schema.replace(['"', ' ', '\\', ','], "");
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{ident}\""))
+                .await?;
         }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len();
-        self.clients[i].lock().await
-    }
-
-    async fn migrate(&self) -> Result<(), DbError> {
-        let mut client = self.client().await;
-        let tx = client.transaction().await?;
-        // Several instances may start at once: one migrates, the others wait.
-        tx.batch_execute(
-            "SELECT pg_advisory_xact_lock(7340055130);
-             CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);",
-        )
-        .await?;
-        let current: i64 = tx
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
-                &[],
-            )
-            .await?
-            .get(0);
-        for (version, script) in super::migrations::pending(current)? {
-            tx.batch_execute(script).await?;
-            tx.execute(
-                "INSERT INTO schema_version (version) VALUES ($1)",
-                &[version],
-            )
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
             .await?;
-        }
-        tx.commit().await?;
+        super::migrations::runner(super::migrations::Dialect::Postgres)?
+            .run_async(&mut client)
+            .await?;
         Ok(())
     }
+    .await;
+    drop(client);
+    let _ = connection.await;
+    outcome
 }
 
 /// Uniqueness violations, deadlocks and serialisation failures are races
@@ -151,31 +223,27 @@ fn conflict_or(e: tokio_postgres::Error) -> DbError {
 impl Database for PostgresDatabase {
     fn query<'a>(&'a self, sql: &'static str, values: Vec<Value>) -> DbFuture<'a, Vec<Row>> {
         Box::pin(async move {
-            let client = self.client().await;
-            let p = params(&values);
-            let refs: Vec<&(dyn ToSql + Sync)> = p
-                .iter()
-                .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            let stmt = client.prepare(&pg_sql(sql)).await?;
-            let rows = client.query(&stmt, &refs).await.map_err(conflict_or)?;
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached(sql).await?;
+            let rows = client
+                .query(&stmt, &params(&values))
+                .await
+                .map_err(conflict_or)?;
             rows.iter().map(read_row).collect()
         })
     }
 
     fn batch<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>> {
         Box::pin(async move {
-            let mut client = self.client().await;
+            let mut client = self.pool.get().await?;
             let tx = client.transaction().await?;
             let mut counts = Vec::with_capacity(stmts.len());
             for s in &stmts {
-                let p = params(&s.params);
-                let refs: Vec<&(dyn ToSql + Sync)> = p
-                    .iter()
-                    .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-                    .collect();
-                let stmt = tx.prepare(&pg_sql(s.sql)).await?;
-                let n = tx.execute(&stmt, &refs).await.map_err(conflict_or)?;
+                let stmt = tx.prepare_cached(s.sql).await?;
+                let n = tx
+                    .execute(&stmt, &params(&s.params))
+                    .await
+                    .map_err(conflict_or)?;
                 s.check(n)?;
                 counts.push(n);
             }

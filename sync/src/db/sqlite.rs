@@ -105,7 +105,7 @@ impl SqliteDatabase {
     /// to date and starts the writer thread.
     pub fn open(path: &Path) -> Result<SqliteDatabase, DbError> {
         owner_only_files(path).map_err(DbError::Files)?;
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
@@ -122,7 +122,7 @@ impl SqliteDatabase {
              PRAGMA foreign_keys = ON;",
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        migrate(&conn)?;
+        migrate(&mut conn)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -392,13 +392,34 @@ fn run_job(conn: &Connection, job: &Job) -> Result<Done, DbError> {
     }
 }
 
+/// Binds `params` to a statement written with `$N` placeholders, the form
+/// both engines read natively: SQLite numbers named parameters in the order
+/// they first appear, so each one is bound by its name, `$N` to
+/// `params[N - 1]`. Every parameter must be used and every placeholder
+/// given, as PostgreSQL requires.
+fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<(), DbError> {
+    let count = stmt.parameter_count();
+    if count != params.len() {
+        return Err(DbError::Placeholders);
+    }
+    for i in 1..=count {
+        let n = stmt
+            .parameter_name(i)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=count).contains(n))
+            .ok_or(DbError::Placeholders)?;
+        stmt.raw_bind_parameter(i, &params[n - 1])?;
+    }
+    Ok(())
+}
+
 fn run_batch(conn: &Connection, stmts: &[Stmt]) -> Result<Vec<u64>, DbError> {
     let mut counts = Vec::with_capacity(stmts.len());
     for s in stmts {
-        let n = conn
-            .prepare_cached(s.sql)?
-            .execute(rusqlite::params_from_iter(s.params.iter()));
-        let n = match n {
+        let mut stmt = conn.prepare_cached(s.sql)?;
+        bind(&mut stmt, &s.params)?;
+        let n = match stmt.raw_execute() {
             Ok(n) => n as u64,
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -454,36 +475,27 @@ fn owner_only_files(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Applies the pending migrations, each in one transaction that takes the
-/// write lock before it reads the schema version: a server and a command
-/// started together migrate once, one after the other, never both from the
-/// same version.
-fn migrate(conn: &Connection) -> Result<(), DbError> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+/// Applies the pending migrations (one transaction for all of them). A
+/// server and a command started together on a new file both try; the one
+/// whose transaction finds the other's tables fails, and its retry finds
+/// nothing pending.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let runner = super::migrations::runner(super::migrations::Dialect::Sqlite)?;
+    let mut attempt = 1;
     loop {
-        let tx =
-            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
-        let current: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-            [],
-            |r| r.get(0),
-        )?;
-        let Some((version, script)) = super::migrations::pending(current)?.first() else {
-            return Ok(tx.commit()?);
-        };
-        tx.execute_batch(&super::migrations::sqlite_dialect(script))?;
-        tx.execute(
-            "INSERT INTO schema_version (version) VALUES (?1)",
-            [version],
-        )?;
-        tx.commit()?;
+        match runner.run(conn) {
+            Ok(_) => return Ok(()),
+            Err(_) if attempt < super::migrations::ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
 fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let columns = stmt.column_count();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    bind(&mut stmt, params)?;
+    let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns);
@@ -614,9 +626,9 @@ mod tests {
         let pending: Vec<_> = (0..10i64)
             .map(|k| {
                 let mut stmts = vec![
-                    Stmt::new("INSERT INTO log (k) VALUES (?1)", vec![k.into()]),
+                    Stmt::new("INSERT INTO log (k) VALUES ($1)", vec![k.into()]),
                     Stmt::new(
-                        "UPDATE acc SET v = v * 10 + ?1 WHERE id = 1",
+                        "UPDATE acc SET v = v * 10 + $1 WHERE id = 1",
                         vec![k.into()],
                     ),
                 ];
@@ -669,7 +681,7 @@ mod tests {
                 let (db, observer) = (Arc::clone(&db), Arc::clone(&observer));
                 tokio::spawn(async move {
                     db.batch(vec![Stmt::new(
-                        "INSERT INTO log (k) VALUES (?1)",
+                        "INSERT INTO log (k) VALUES ($1)",
                         vec![k.into()],
                     )])
                     .await
@@ -689,7 +701,7 @@ mod tests {
         // While the writer is held, nothing is answered.
         let release = pause(&db);
         let mut held = db.batch(vec![Stmt::new(
-            "INSERT INTO log (k) VALUES (?1)",
+            "INSERT INTO log (k) VALUES ($1)",
             vec![1000i64.into()],
         )]);
         assert!(
@@ -707,7 +719,7 @@ mod tests {
         tables(&db).await;
         let rows = db
             .query(
-                "INSERT INTO log (k) VALUES (?1) RETURNING k",
+                "INSERT INTO log (k) VALUES ($1) RETURNING k",
                 vec![7i64.into()],
             )
             .await
@@ -737,7 +749,7 @@ mod tests {
                     .iter()
                     .map(|&(k, fails)| {
                         let mut stmts =
-                            vec![Stmt::new("INSERT INTO log (k) VALUES (?1)", vec![k.into()])];
+                            vec![Stmt::new("INSERT INTO log (k) VALUES ($1)", vec![k.into()])];
                         if fails {
                             stmts.push(Stmt::expect_one(
                                 "UPDATE acc SET v = v + 1 WHERE id = 2",

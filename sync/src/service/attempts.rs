@@ -28,15 +28,15 @@ impl Service {
             .query(
                 "INSERT INTO subject_attempts (tenant_id, subject_id, failures, window_start,
                                                locked_until)
-                 VALUES (?1, ?2, 1, ?3, 0)
+                 VALUES ($1, $2, 1, $3, 0)
                  ON CONFLICT (tenant_id, subject_id) DO UPDATE SET
-                   failures = CASE WHEN subject_attempts.window_start + ?4 <= ?3 THEN 1
+                   failures = CASE WHEN subject_attempts.window_start + $4 <= $3 THEN 1
                                    ELSE subject_attempts.failures + 1 END,
-                   window_start = CASE WHEN subject_attempts.window_start + ?4 <= ?3 THEN ?3
+                   window_start = CASE WHEN subject_attempts.window_start + $4 <= $3 THEN $3
                                        ELSE subject_attempts.window_start END
-                 WHERE subject_attempts.locked_until <= ?3
-                   AND (subject_attempts.window_start + ?4 <= ?3
-                        OR subject_attempts.failures < ?5)
+                 WHERE subject_attempts.locked_until <= $3
+                   AND (subject_attempts.window_start + $4 <= $3
+                        OR subject_attempts.failures < $5)
                  RETURNING failures",
                 vec![
                     tenant_id.into(),
@@ -55,7 +55,7 @@ impl Service {
             .db
             .query(
                 "SELECT locked_until, window_start FROM subject_attempts
-                 WHERE tenant_id = ?1 AND subject_id = ?2",
+                 WHERE tenant_id = $1 AND subject_id = $2",
                 vec![tenant_id.into(), subject_id.into()],
             )
             .await?;
@@ -87,17 +87,17 @@ impl Service {
         if matched {
             return Stmt::new(
                 "UPDATE subject_attempts SET failures = 0, locked_until = 0
-                 WHERE tenant_id = ?1 AND subject_id = ?2",
+                 WHERE tenant_id = $1 AND subject_id = $2",
                 vec![tenant_id.into(), subject_id.into()],
             );
         }
         let at = now();
         Stmt::new(
             "UPDATE subject_attempts SET
-               locked_until = CASE WHEN failures >= ?3 THEN ?4 ELSE locked_until END,
-               window_start = CASE WHEN failures >= ?3 THEN ?5 ELSE window_start END,
-               failures = CASE WHEN failures >= ?3 THEN 0 ELSE failures END
-             WHERE tenant_id = ?1 AND subject_id = ?2",
+               locked_until = CASE WHEN failures >= $3 THEN $4 ELSE locked_until END,
+               window_start = CASE WHEN failures >= $3 THEN $5 ELSE window_start END,
+               failures = CASE WHEN failures >= $3 THEN 0 ELSE failures END
+             WHERE tenant_id = $1 AND subject_id = $2",
             vec![
                 tenant_id.into(),
                 subject_id.into(),

@@ -20,7 +20,7 @@ impl Service {
         let rows = self
             .db
             .query(
-                "SELECT audit_seq, audit_last_mac, audit_head FROM tenants WHERE tenant_id = ?1",
+                "SELECT audit_seq, audit_last_mac, audit_head FROM tenants WHERE tenant_id = $1",
                 vec![tenant_id.into()],
             )
             .await?;
@@ -89,8 +89,8 @@ impl Service {
             // of a tenant deleted and created again under the same id does
             // not match its new chain.
             let mut stmts = vec![Stmt::expect_one(
-                "UPDATE tenants SET audit_seq = ?2, audit_last_mac = ?3, audit_head = ?4
-                 WHERE tenant_id = ?1 AND audit_seq = ?5 AND audit_last_mac = ?6",
+                "UPDATE tenants SET audit_seq = $2, audit_last_mac = $3, audit_head = $4
+                 WHERE tenant_id = $1 AND audit_seq = $5 AND audit_last_mac = $6",
                 vec![
                     tenant_id.into(),
                     entry.seq.into(),
@@ -171,7 +171,7 @@ impl Service {
             .db
             .query(
                 "SELECT seq, at, actor, operation, subject_ref, outcome, mac FROM audit_entries
-                 WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                 WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 vec![tenant_id.into(), after.into(), limit.into()],
             )
             .await?;
@@ -184,7 +184,7 @@ impl Service {
             .db
             .query_bulk(
                 "SELECT seq, at, actor, operation, subject_ref, outcome, mac FROM audit_entries
-                 WHERE tenant_id = ?1 ORDER BY seq",
+                 WHERE tenant_id = $1 ORDER BY seq",
                 vec![tenant_id.into()],
             )
             .await?;
@@ -249,7 +249,7 @@ pub(crate) fn insert_entry(tenant_id: &str, entry: AuditEntry) -> Stmt {
     Stmt::new(
         "INSERT INTO audit_entries (tenant_id, seq, at, actor, operation, subject_ref,
                                     outcome, mac)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         vec![
             tenant_id.into(),
             entry.seq.into(),

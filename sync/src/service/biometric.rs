@@ -158,7 +158,7 @@ impl Service {
                 Stmt::new(
                     "INSERT INTO challenges (tenant_id, challenge_id, nonce, purpose,
                        replace_template, subject_id, token_hash, issued_at, expires_at, outcome)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '')",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '')",
                     vec![
                         caller.tenant_id.as_str().into(),
                         challenge_id.as_str().into(),
@@ -195,7 +195,7 @@ impl Service {
             .query(
                 "SELECT purpose, subject_id, replace_template, expires_at, used_at, outcome,
                         decided_at
-                 FROM challenges WHERE tenant_id = ?1 AND challenge_id = ?2",
+                 FROM challenges WHERE tenant_id = $1 AND challenge_id = $2",
                 vec![caller.tenant_id.as_str().into(), challenge_id.into()],
             )
             .await?;
@@ -239,9 +239,9 @@ impl Service {
         let rows = self
             .db
             .query(
-                "UPDATE challenges SET used_at = ?3
-                 WHERE tenant_id = ?1 AND nonce = ?2 AND used_at IS NULL
-                   AND (CAST(?4 AS TEXT) = '' OR challenge_id = ?4)
+                "UPDATE challenges SET used_at = $3
+                 WHERE tenant_id = $1 AND nonce = $2 AND used_at IS NULL
+                   AND (CAST($4 AS TEXT) = '' OR challenge_id = $4)
                  RETURNING challenge_id, purpose, issued_at, expires_at, subject_id,
                            replace_template",
                 vec![
@@ -418,9 +418,9 @@ impl Service {
                 let store = if taken.replace {
                     Stmt::guard(
                         "not_enrolled",
-                        "UPDATE templates SET template_id = ?3, key_version = ?4, nonce = ?5,
-                       ciphertext = ?6, consent_ref = ?7, created_at = ?8, capture_digest = ?9
-                     WHERE tenant_id = ?1 AND subject_id = ?2",
+                        "UPDATE templates SET template_id = $3, key_version = $4, nonce = $5,
+                       ciphertext = $6, consent_ref = $7, created_at = $8, capture_digest = $9
+                     WHERE tenant_id = $1 AND subject_id = $2",
                         params,
                     )
                 } else {
@@ -428,7 +428,7 @@ impl Service {
                         "already_enrolled",
                         "INSERT INTO templates (tenant_id, subject_id, template_id, key_version,
                        nonce, ciphertext, consent_ref, created_at, capture_digest)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      ON CONFLICT (tenant_id, subject_id) DO NOTHING",
                         params,
                     )
@@ -533,7 +533,7 @@ impl Service {
             .db
             .query(
                 "SELECT template_id, nonce, ciphertext, capture_digest FROM templates
-                 WHERE tenant_id = ?1 AND subject_id = ?2",
+                 WHERE tenant_id = $1 AND subject_id = $2",
                 vec![caller.tenant_id.as_str().into(), subject_id.into()],
             )
             .await?;
@@ -606,7 +606,7 @@ impl Service {
         let rows = self
             .db
             .query_bulk(
-                "SELECT COUNT(*) FROM templates WHERE tenant_id = ?1",
+                "SELECT COUNT(*) FROM templates WHERE tenant_id = $1",
                 vec![Value::from(tenant_id)],
             )
             .await?;
@@ -614,17 +614,17 @@ impl Service {
     }
 }
 
-/// Deletes a tenant's challenges that expired before `?2`. It runs with
+/// Deletes a tenant's challenges that expired before `$2`. It runs with
 /// every new challenge, so it must visit only the rows it deletes (index
 /// `challenges_purge`, checked by a test), never every retained challenge.
 pub(crate) const PURGE_CHALLENGES: &str =
-    "DELETE FROM challenges WHERE tenant_id = ?1 AND expires_at < ?2";
+    "DELETE FROM challenges WHERE tenant_id = $1 AND expires_at < $2";
 
 /// Records what became of a challenge.
 fn decision(tenant_id: &str, challenge_id: &str, outcome: &str) -> Stmt {
     Stmt::new(
-        "UPDATE challenges SET outcome = ?3, decided_at = ?4
-         WHERE tenant_id = ?1 AND challenge_id = ?2",
+        "UPDATE challenges SET outcome = $3, decided_at = $4
+         WHERE tenant_id = $1 AND challenge_id = $2",
         vec![
             tenant_id.into(),
             challenge_id.into(),

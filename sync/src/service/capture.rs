@@ -45,7 +45,7 @@ impl Service {
             .db
             .query(
                 "SELECT tenant_id, token_hash, expires_at, used_at FROM challenges
-                 WHERE challenge_id = ?1",
+                 WHERE challenge_id = $1",
                 vec![challenge_id.into()],
             )
             .await?;

@@ -67,7 +67,7 @@ impl Service {
         let check = self.keys.wrap(&CHECK_LABEL, CHECK_PLAINTEXT)?;
         self.db
             .batch(vec![Stmt::new(
-                "INSERT INTO deployment (name, value) VALUES ('kek_check', ?1)
+                "INSERT INTO deployment (name, value) VALUES ('kek_check', $1)
                  ON CONFLICT (name) DO NOTHING",
                 vec![Value::Blob(check)],
             )])

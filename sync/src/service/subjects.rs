@@ -53,12 +53,12 @@ pub struct ConsentRecord {
     pub revoked_at: Option<i64>,
 }
 
-/// The consent `?3` of subject `?2` for purpose `?4`, unrevoked and
-/// unexpired at `?5`: one definition for the early check and the guard.
+/// The consent `$3` of subject `$2` for purpose `$4`, unrevoked and
+/// unexpired at `$5`: one definition for the early check and the guard.
 macro_rules! live_consent {
     () => {
-        "WHERE tenant_id = ?1 AND subject_id = ?2 AND consent_ref = ?3 AND purpose = ?4
-           AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?5)"
+        "WHERE tenant_id = $1 AND subject_id = $2 AND consent_ref = $3 AND purpose = $4
+           AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $5)"
     };
 }
 
@@ -113,7 +113,7 @@ pub(crate) fn subject_id(raw: &str) -> Result<String, ApiError> {
 pub(crate) fn subject_guard(tag: &'static str, tenant_id: &str, subject_id: &str) -> Stmt {
     Stmt::guard(
         tag,
-        "UPDATE subjects SET created_at = created_at WHERE tenant_id = ?1 AND subject_id = ?2",
+        "UPDATE subjects SET created_at = created_at WHERE tenant_id = $1 AND subject_id = $2",
         vec![tenant_id.into(), subject_id.into()],
     )
 }
@@ -134,7 +134,7 @@ impl Service {
             "ok",
             vec![Stmt::guard(
                 "conflict",
-                "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES (?1, ?2, ?3)
+                "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)
                  ON CONFLICT (tenant_id, subject_id) DO NOTHING",
                 vec![
                     caller.tenant_id.as_str().into(),
@@ -164,7 +164,7 @@ impl Service {
             .query(
                 "SELECT s.created_at, t.template_id FROM subjects s
                  LEFT JOIN templates t ON t.tenant_id = s.tenant_id AND t.subject_id = s.subject_id
-                 WHERE s.tenant_id = ?1 AND s.subject_id = ?2",
+                 WHERE s.tenant_id = $1 AND s.subject_id = $2",
                 vec![caller.tenant_id.as_str().into(), subject_id.as_str().into()],
             )
             .await?;
@@ -192,10 +192,10 @@ impl Service {
             || -> Vec<Value> { vec![caller.tenant_id.as_str().into(), subject_id.as_str().into()] };
         let mut stmts = vec![subject_guard("not_found", &caller.tenant_id, &subject_id)];
         for sql in [
-            "DELETE FROM consents WHERE tenant_id = ?1 AND subject_id = ?2",
-            "DELETE FROM templates WHERE tenant_id = ?1 AND subject_id = ?2",
-            "DELETE FROM subject_attempts WHERE tenant_id = ?1 AND subject_id = ?2",
-            "DELETE FROM subjects WHERE tenant_id = ?1 AND subject_id = ?2",
+            "DELETE FROM consents WHERE tenant_id = $1 AND subject_id = $2",
+            "DELETE FROM templates WHERE tenant_id = $1 AND subject_id = $2",
+            "DELETE FROM subject_attempts WHERE tenant_id = $1 AND subject_id = $2",
+            "DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = $2",
         ] {
             stmts.push(Stmt::new(sql, params()));
         }
@@ -256,7 +256,7 @@ impl Service {
                 Stmt::new(
                     "INSERT INTO consents (tenant_id, consent_ref, subject_id, purpose,
                                            text_version, granted_at, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     vec![
                         caller.tenant_id.as_str().into(),
                         consent_ref.as_str().into(),
@@ -294,7 +294,7 @@ impl Service {
             .db
             .query_bulk(
                 "SELECT consent_ref, purpose, text_version, granted_at, expires_at, revoked_at
-                 FROM consents WHERE tenant_id = ?1 AND subject_id = ?2
+                 FROM consents WHERE tenant_id = $1 AND subject_id = $2
                  ORDER BY granted_at, consent_ref",
                 vec![caller.tenant_id.as_str().into(), subject_id.into()],
             )
@@ -335,8 +335,8 @@ impl Service {
             vec![
                 Stmt::guard(
                     "not_found",
-                    "UPDATE consents SET revoked_at = ?4
-                     WHERE tenant_id = ?1 AND subject_id = ?2 AND consent_ref = ?3
+                    "UPDATE consents SET revoked_at = $4
+                     WHERE tenant_id = $1 AND subject_id = $2 AND consent_ref = $3
                        AND revoked_at IS NULL",
                     vec![
                         tenant.clone(),
@@ -346,7 +346,7 @@ impl Service {
                     ],
                 ),
                 Stmt::new(
-                    "DELETE FROM templates WHERE tenant_id = ?1 AND subject_id = ?2",
+                    "DELETE FROM templates WHERE tenant_id = $1 AND subject_id = $2",
                     vec![tenant, subject_id.as_str().into()],
                 ),
             ],

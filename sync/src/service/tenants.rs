@@ -249,7 +249,7 @@ impl Service {
                match_threshold, template_m, template_q, template_key_version, current_seal_key,
                audit_seq, audit_last_mac, audit_head, attempt_limit, attempt_window, lockout,
                liveness_level)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9, ?10, ?11, ?12, ?13, ?14)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, 1, $9, $10, $11, $12, $13, $14)",
             vec![
                 tenant_id.as_str().into(),
                 at.into(),
@@ -327,7 +327,7 @@ impl Service {
         )?;
         Ok(Stmt::new(
             "INSERT INTO tenant_keys (tenant_id, kind, key_id, public_key, wrapped, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
             vec![
                 tenant_id.into(),
                 kind.into(),
@@ -367,7 +367,7 @@ impl Service {
                 "SELECT liveness_threshold, quality_threshold, match_threshold, template_m,
                         template_q, template_key_version, attempt_limit, attempt_window, lockout,
                         liveness_level
-                 FROM tenants WHERE tenant_id = ?1",
+                 FROM tenants WHERE tenant_id = $1",
                 vec![tenant_id.into()],
             )
             .await?;
@@ -396,7 +396,7 @@ impl Service {
         let current = self
             .db
             .query(
-                "SELECT current_seal_key FROM tenants WHERE tenant_id = ?1",
+                "SELECT current_seal_key FROM tenants WHERE tenant_id = $1",
                 vec![tenant_id.into()],
             )
             .await?;
@@ -405,7 +405,7 @@ impl Service {
             .db
             .query(
                 "SELECT key_id, public_key, retired_at FROM tenant_keys
-                 WHERE tenant_id = ?1 AND kind = 'seal' ORDER BY created_at, key_id",
+                 WHERE tenant_id = $1 AND kind = 'seal' ORDER BY created_at, key_id",
                 vec![tenant_id.into()],
             )
             .await?;
@@ -464,7 +464,7 @@ impl Service {
             vec![
                 insert,
                 Stmt::new(
-                    "UPDATE tenants SET current_seal_key = ?2 WHERE tenant_id = ?1",
+                    "UPDATE tenants SET current_seal_key = $2 WHERE tenant_id = $1",
                     vec![tenant_id.into(), key_id.as_str().into()],
                 ),
             ],
@@ -479,7 +479,7 @@ impl Service {
         let rows = self
             .db
             .query(
-                "SELECT current_seal_key FROM tenants WHERE tenant_id = ?1",
+                "SELECT current_seal_key FROM tenants WHERE tenant_id = $1",
                 vec![tenant_id.into()],
             )
             .await?;
@@ -497,9 +497,9 @@ impl Service {
             "ok",
             vec![Stmt::guard(
                 "not_found",
-                "UPDATE tenant_keys SET retired_at = ?3, wrapped = ?4
-                 WHERE tenant_id = ?1 AND kind = 'seal' AND key_id = ?2 AND retired_at IS NULL
-                   AND key_id <> (SELECT current_seal_key FROM tenants WHERE tenant_id = ?1)",
+                "UPDATE tenant_keys SET retired_at = $3, wrapped = $4
+                 WHERE tenant_id = $1 AND kind = 'seal' AND key_id = $2 AND retired_at IS NULL
+                   AND key_id <> (SELECT current_seal_key FROM tenants WHERE tenant_id = $1)",
                 vec![
                     tenant_id.into(),
                     key_id.into(),
@@ -523,19 +523,19 @@ impl Service {
     pub async fn delete_tenant(&self, tenant_id: &str) -> Result<(), ApiError> {
         let mut stmts = vec![Stmt::guard(
             "not_found",
-            "UPDATE tenants SET audit_seq = audit_seq WHERE tenant_id = ?1",
+            "UPDATE tenants SET audit_seq = audit_seq WHERE tenant_id = $1",
             vec![tenant_id.into()],
         )];
         for sql in [
-            "DELETE FROM tenant_keys WHERE tenant_id = ?1",
-            "DELETE FROM api_keys WHERE tenant_id = ?1",
-            "DELETE FROM templates WHERE tenant_id = ?1",
-            "DELETE FROM consents WHERE tenant_id = ?1",
-            "DELETE FROM challenges WHERE tenant_id = ?1",
-            "DELETE FROM subject_attempts WHERE tenant_id = ?1",
-            "DELETE FROM subjects WHERE tenant_id = ?1",
-            "DELETE FROM audit_entries WHERE tenant_id = ?1",
-            "DELETE FROM tenants WHERE tenant_id = ?1",
+            "DELETE FROM tenant_keys WHERE tenant_id = $1",
+            "DELETE FROM api_keys WHERE tenant_id = $1",
+            "DELETE FROM templates WHERE tenant_id = $1",
+            "DELETE FROM consents WHERE tenant_id = $1",
+            "DELETE FROM challenges WHERE tenant_id = $1",
+            "DELETE FROM subject_attempts WHERE tenant_id = $1",
+            "DELETE FROM subjects WHERE tenant_id = $1",
+            "DELETE FROM audit_entries WHERE tenant_id = $1",
+            "DELETE FROM tenants WHERE tenant_id = $1",
         ] {
             stmts.push(Stmt::new(sql, vec![tenant_id.into()]));
         }
@@ -568,7 +568,7 @@ impl Service {
         let rows = self
             .db
             .query(
-                "SELECT tenant_id, secret_hash FROM api_keys WHERE handle = ?1",
+                "SELECT tenant_id, secret_hash FROM api_keys WHERE handle = $1",
                 vec![handle.into()],
             )
             .await?;
@@ -615,7 +615,7 @@ impl Service {
             .db
             .query(
                 "SELECT wrapped FROM tenant_keys
-                 WHERE tenant_id = ?1 AND kind = ?2 AND key_id = ?3 AND retired_at IS NULL",
+                 WHERE tenant_id = $1 AND kind = $2 AND key_id = $3 AND retired_at IS NULL",
                 vec![tenant_id.into(), kind.into(), key_id.into()],
             )
             .await?;
@@ -701,7 +701,7 @@ fn new_api_key(tenant_id: &str, at: i64) -> (RevealedSecret, Stmt) {
     let handle = random::id();
     let secret = Zeroizing::new(hex::encode(random::bytes::<32>()));
     let stmt = Stmt::new(
-        "INSERT INTO api_keys (handle, tenant_id, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO api_keys (handle, tenant_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
         vec![
             handle.as_str().into(),
             tenant_id.into(),

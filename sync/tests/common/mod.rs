@@ -17,7 +17,7 @@ use std::sync::Arc;
 use faceseal_core::seal::{self, ChallengeNonce, Purpose, SealContext, TenantPublicKey};
 use faceseal_sync::api::{AppState, router};
 use faceseal_sync::client::{HttpClient, Reply};
-use faceseal_sync::db::{Database, PostgresDatabase, SqliteDatabase};
+use faceseal_sync::db::{Database, PostgresDatabase, PostgresOptions, SqliteDatabase};
 use faceseal_sync::keystore::KekKeyStore;
 use faceseal_sync::limits::LoadLimits;
 use faceseal_sync::service::{Service, ServiceConfig, admin_token_hash};
@@ -36,6 +36,16 @@ pub enum Backend {
 }
 
 /// The backends every suite runs on.
+/// How the tests connect to PostgreSQL: in `schema`, and over TLS verified
+/// against the CA the service itself would read (`.ci/run` gives the test
+/// cluster's own).
+pub fn pg_options(schema: &str) -> PostgresOptions {
+    PostgresOptions {
+        schema: Some(schema.to_owned()),
+        ca_file: std::env::var_os(faceseal_sync::setup::DATABASE_CA_ENV).map(Into::into),
+    }
+}
+
 pub fn backends() -> Vec<Backend> {
     if std::env::var_os(PG_URL_ENV).is_some() {
         return vec![Backend::Sqlite, Backend::Postgres];
@@ -147,7 +157,7 @@ impl TestServer {
                 let url = std::env::var(PG_URL_ENV).unwrap();
                 (
                     Arc::new(
-                        PostgresDatabase::connect(&url, Some(&schema))
+                        PostgresDatabase::connect(&url, pg_options(&schema))
                             .await
                             .unwrap(),
                     ),
