@@ -276,6 +276,19 @@ async fn challenges_are_single_use_fresh_and_scoped() {
             StatusCode::FORBIDDEN,
             "outside_time_window",
         );
+        // Every challenge an envelope used up has its decision: the ones
+        // refused after the take (another purpose, outside the time window)
+        // are not left "in progress".
+        let undecided = s
+            .service
+            .database()
+            .query(
+                "SELECT COUNT(*) FROM challenges WHERE used_at IS NOT NULL AND outcome = ''",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(undecided[0][0].int().unwrap(), 0);
         s.stop().await;
 
         // Expired: a server whose challenges live zero seconds.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use faceseal_sync::db::{Database, PostgresDatabase, PostgresOptions, Value};
+use faceseal_sync::db::{Database, PostgresDatabase, PostgresOptions, Stmt, Value};
 use faceseal_sync::setup::DATABASE_CA_ENV;
 
 const PG_URL_ENV: &str = "FACESEAL_SYNC_TEST_DATABASE_URL";
@@ -55,15 +55,32 @@ async fn connections_are_tls_verified_against_the_given_ca() {
         .await
         .unwrap();
     assert!(on_tls(&db).await, "sslmode=require runs over TLS");
-    // The default (`prefer`) takes the TLS the server offers, verified too.
-    let db = PostgresDatabase::connect(&url, options(Some(ca)))
-        .await
-        .unwrap();
-    assert!(on_tls(&db).await);
-    let db = PostgresDatabase::connect(&with_param(&url, "sslmode=disable"), options(None))
+    // `prefer` (the default, and explicit) is read as `require`: a TLS that
+    // anyone on the path could refuse is not offered as an option.
+    for url in [url.clone(), with_param(&url, "sslmode=prefer")] {
+        let db = PostgresDatabase::connect(&url, options(Some(ca.clone())))
+            .await
+            .unwrap();
+        assert!(on_tls(&db).await, "{url}");
+    }
+    // A plaintext connection must be asked for, and then without a CA.
+    let disable = with_param(&url, "sslmode=disable");
+    let db = PostgresDatabase::connect(&disable, options(None))
         .await
         .unwrap();
     assert!(!on_tls(&db).await, "sslmode=disable is honoured");
+    assert!(
+        PostgresDatabase::connect(&disable, options(Some(ca.clone())))
+            .await
+            .is_err(),
+        "a CA given with sslmode=disable is a contradiction, refused"
+    );
+    // Without a CA, the default needs a certificate the system trusts.
+    assert!(
+        PostgresDatabase::connect(&url, options(None))
+            .await
+            .is_err()
+    );
 
     // A server whose certificate the CA did not sign is refused, and so is
     // one that only the system's roots would have to vouch for.
@@ -154,4 +171,63 @@ async fn concurrent_reads(db: &Arc<PostgresDatabase>, n: usize) -> Vec<Result<i6
         out.push(t.await.unwrap());
     }
     out
+}
+
+#[tokio::test]
+async fn a_schema_name_that_would_need_quoting_is_refused() {
+    let Some((url, ca)) = cluster() else { return };
+    for schema in ["T_upper", "a b", "a\tb", "x;drop", "", "a\"b", "-c"] {
+        let options = PostgresOptions {
+            schema: Some(schema.to_owned()),
+            ca_file: Some(ca.clone()),
+        };
+        assert!(
+            PostgresDatabase::connect(&url, options).await.is_err(),
+            "{schema:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_database_migrated_before_refinery_is_adopted() {
+    let Some((url, ca)) = cluster() else { return };
+    let schema = format!("t_{}", faceseal_sync::random::id());
+    let options = || PostgresOptions {
+        schema: Some(schema.clone()),
+        ca_file: Some(ca.clone()),
+    };
+    // Migrate, then make it look as the runner before refinery left it.
+    let db = PostgresDatabase::connect(&url, options()).await.unwrap();
+    db.batch(vec![
+        Stmt::new("DROP TABLE faceseal_schema_history", vec![]),
+        Stmt::new(
+            "CREATE TABLE schema_version (version BIGINT NOT NULL)",
+            vec![],
+        ),
+        Stmt::new(
+            "INSERT INTO schema_version VALUES (1), (2), (3), (4)",
+            vec![],
+        ),
+    ])
+    .await
+    .unwrap();
+    drop(db);
+    let db = PostgresDatabase::connect(&url, options()).await.unwrap();
+    let recorded = db
+        .query(
+            "SELECT COUNT(*)::BIGINT FROM faceseal_schema_history",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded[0][0], Value::from(4));
+    let legacy = db
+        .query(
+            "SELECT COUNT(*)::BIGINT FROM pg_tables
+             WHERE tablename = 'schema_version' AND schemaname = current_schema()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(legacy[0][0], Value::from(0));
 }

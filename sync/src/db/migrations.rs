@@ -1,5 +1,5 @@
 //! Schema migrations, run by refinery: numbered scripts applied in order and
-//! recorded, with a checksum each, in refinery's `refinery_schema_history`.
+//! recorded, with a checksum each, in [`HISTORY_TABLE`].
 //! Every run applies everything pending in one transaction (the scripts and
 //! their history rows commit together or not at all), refuses a database
 //! whose applied scripts differ from these (divergent) or include one this
@@ -7,10 +7,19 @@
 //! dialect; [`Dialect::Sqlite`] adapts the one type name SQLite would read
 //! differently.
 
-use refinery_core::{Migration, Runner};
+use refinery_core::{Migration, Runner, Target};
+
+/// Where the applied scripts are recorded (a name of our own, so that
+/// another refinery user sharing the schema keeps its history apart).
+pub(crate) const HISTORY_TABLE: &str = "faceseal_schema_history";
+
+/// Where versions before refinery recorded the schema: one row per applied
+/// script. A database that has it is adopted: its versions are recorded in
+/// [`HISTORY_TABLE`] without running them again, and the table is dropped.
+pub(crate) const LEGACY_TABLE: &str = "schema_version";
 
 /// `(refinery name, script)`: `V{version}__{name}`.
-const SCRIPTS: &[(&str, &str)] = &[
+pub(crate) const SCRIPTS: &[(&str, &str)] = &[
     (
         "V1__initial",
         include_str!("../../migrations/0001_initial.sql"),
@@ -56,15 +65,33 @@ pub(crate) fn runner(dialect: Dialect) -> Result<Runner, super::DbError> {
     runner_of(SCRIPTS, dialect)
 }
 
+/// The runner that records the scripts up to `version` as applied without
+/// running them: for a database the runner before refinery migrated to
+/// `version` (read from [`LEGACY_TABLE`]). Refuses a version newer than
+/// this binary's scripts.
+pub(crate) fn adopting(dialect: Dialect, version: i64) -> Result<Runner, super::DbError> {
+    let known = SCRIPTS.len() as i64;
+    if version > known {
+        return Err(super::DbError::SchemaTooNew {
+            found: version,
+            known,
+        });
+    }
+    let version = i32::try_from(version).unwrap_or(0);
+    Ok(runner(dialect)?.set_target(Target::FakeVersion(version)))
+}
+
 fn runner_of(scripts: &[(&str, &str)], dialect: Dialect) -> Result<Runner, super::DbError> {
     let migrations = scripts
         .iter()
         .map(|(name, sql)| Migration::unapplied(name, &dialect.adapt(sql)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Runner::new(&migrations)
+    let mut runner = Runner::new(&migrations)
         .set_grouped(true)
         .set_abort_divergent(true)
-        .set_abort_missing(true))
+        .set_abort_missing(true);
+    runner.set_migration_table_name(HISTORY_TABLE);
+    Ok(runner)
 }
 
 #[cfg(test)]

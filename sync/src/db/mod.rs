@@ -220,6 +220,10 @@ pub enum DbError {
     /// or records them with other checksums.
     #[error("schema migration: {0}")]
     Migration(#[from] refinery_core::Error),
+    /// The database records (in the history of versions before refinery) a
+    /// schema newer than this binary knows.
+    #[error("schema is newer ({found}) than this binary knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
     /// A statement's `$N` placeholders do not match its parameters.
     #[error("a statement's placeholders do not match its parameters")]
     Placeholders,
@@ -248,6 +252,28 @@ pub trait Database: Send + Sync {
     /// Runs statements in one transaction: all commit or none; returns the
     /// number of rows each touched.
     fn batch<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>>;
+
+    /// [`Database::batch`] for a change that may be lost in a power failure
+    /// (not in a process crash) as long as no later durable change has
+    /// committed: the engine need not wait for the disk before answering.
+    /// Both engines write their log in order, so the next durable commit
+    /// makes every deferred change before it durable too. For a change whose
+    /// loss harms no one (a challenge handed out, then forgotten, is refused
+    /// as unknown), or one that a durable change of the same request always
+    /// follows before anything is answered.
+    fn batch_deferred<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>> {
+        self.batch(stmts)
+    }
+
+    /// A statement that writes and returns rows (`… RETURNING`), with the
+    /// durability of [`Database::batch_deferred`].
+    fn write_returning_deferred<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<Value>,
+    ) -> DbFuture<'a, Vec<Row>> {
+        self.query(sql, params)
+    }
 
     /// Makes deleted rows unrecoverable from the files the engine controls
     /// (SQLite: checkpoint and truncate the WAL; with `secure_delete` the

@@ -36,8 +36,8 @@ pub struct PostgresOptions {
     /// each suite in a fresh schema).
     pub schema: Option<String>,
     /// PEM file of the CA that signs the server's certificate; without it,
-    /// the system's roots. Used when the URL's `sslmode` is `prefer` (the
-    /// default) or `require` and the server offers TLS.
+    /// the system's roots. The connection is TLS unless the URL says
+    /// `sslmode=disable` (`prefer`, the default, is read as `require`).
     pub ca_file: Option<PathBuf>,
 }
 
@@ -121,23 +121,65 @@ fn tls(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, DbError> {
 }
 
 /// The URL's settings, with the service's defaults where it gives none.
+///
+/// `sslmode=prefer`, tokio-postgres's default, would let anyone on the path
+/// answer "no TLS" and read the session in the clear: it is read as
+/// `require`. A plaintext connection must be asked for (`sslmode=disable`),
+/// and then no CA may be given, since none would be used.
 fn config(url: &str, options: &PostgresOptions) -> Result<tokio_postgres::Config, DbError> {
+    use tokio_postgres::config::SslMode;
     let mut config = tokio_postgres::Config::from_str(url)?;
+    match config.get_ssl_mode() {
+        SslMode::Disable if options.ca_file.is_some() => {
+            return Err(DbError::Setup(
+                "sslmode=disable with a CA file: the CA would not be used; drop one of them".into(),
+            ));
+        }
+        SslMode::Disable | SslMode::Require => {}
+        _ => {
+            config.ssl_mode(SslMode::Require);
+        }
+    }
     if config.get_application_name().is_none() {
         config.application_name("faceseal-sync");
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(POOL_TIMEOUT);
     }
+    // A connection whose peer vanished without closing it (a network cut,
+    // a host gone) fails within seconds instead of after the kernel's
+    // retransmissions, and the pool then replaces it.
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(POOL_TIMEOUT);
+    }
+    config.keepalives(true);
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config.keepalives_idle(Duration::from_secs(30));
+    }
     if let Some(schema) = &options.schema {
-        let ident = schema.replace(['"', ' ', '\\', ','], "");
+        if !is_plain_identifier(schema) {
+            return Err(DbError::Setup(format!(
+                "schema name {schema:?}: lowercase letters, digits and _ only"
+            )));
+        }
         let options = match config.get_options() {
-            Some(given) => format!("{given} -c search_path={ident}"),
-            None => format!("-c search_path={ident}"),
+            Some(given) => format!("{given} -c search_path={schema}"),
+            None => format!("-c search_path={schema}"),
         };
         config.options(&options);
     }
     Ok(config)
+}
+
+/// A PostgreSQL identifier that needs no quoting anywhere (unquoted names
+/// fold to lowercase): `[a-z_][a-z0-9_]*`, at most 63 bytes.
+fn is_plain_identifier(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() <= 63
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl PostgresDatabase {
@@ -182,15 +224,15 @@ async fn migrate(
         let _ = connection.await;
     });
     let outcome = async {
-        if let Some(schema) = schema {
-            let ident = schema.replace(['"', ' ', '\\', ','], "");
-            client
-                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{ident}\""))
-                .await?;
-        }
         client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
             .await?;
+        if let Some(schema) = schema {
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .await?;
+        }
+        adopt_legacy(&mut client).await?;
         super::migrations::runner(super::migrations::Dialect::Postgres)?
             .run_async(&mut client)
             .await?;
@@ -200,6 +242,38 @@ async fn migrate(
     drop(client);
     let _ = connection.await;
     outcome
+}
+
+/// Adopts a database migrated before refinery (see
+/// [`super::migrations::LEGACY_TABLE`]), under the caller's migration lock:
+/// records its versions as applied, then drops the old table.
+async fn adopt_legacy(client: &mut tokio_postgres::Client) -> Result<(), DbError> {
+    use super::migrations::{Dialect, HISTORY_TABLE, LEGACY_TABLE, adopting};
+    let exists = async |client: &tokio_postgres::Client, table: &str| -> Result<bool, DbError> {
+        Ok(client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .await?
+            .get(0))
+    };
+    if !exists(client, LEGACY_TABLE).await? {
+        return Ok(());
+    }
+    if !exists(client, HISTORY_TABLE).await? {
+        let version: i64 = client
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
+                &[],
+            )
+            .await?
+            .get(0);
+        adopting(Dialect::Postgres, version)?
+            .run_async(client)
+            .await?;
+    }
+    client
+        .batch_execute("DROP TABLE IF EXISTS schema_version")
+        .await?;
+    Ok(())
 }
 
 /// Uniqueness violations, deadlocks and serialisation failures are races

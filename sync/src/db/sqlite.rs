@@ -5,7 +5,9 @@
 //! [`MAX_GROUP`]), runs them in one `BEGIN IMMEDIATE … COMMIT`, each inside
 //! its own `SAVEPOINT` so a change whose guard or expectation fails rolls
 //! back alone, and answers every caller only after the one `COMMIT` (one
-//! `fsync` with `synchronous=FULL` for the whole group). Changes run in the
+//! `fsync` with `synchronous=FULL` for the whole group; a group made only of
+//! deferred changes, [`Database::batch_deferred`], commits with
+//! `synchronous=NORMAL`, without it). Changes run in the
 //! order they were queued, and [`SqliteDatabase::batch`] queues at the call,
 //! before its future is first polled: changes queued one after another by one
 //! task commit in that order (the audit chain relies on it).
@@ -44,13 +46,29 @@ const INLINE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_milli
 /// Prepared statements kept per connection: more than the service has.
 const STATEMENT_CACHE: usize = 128;
 
+/// Whether a change's caller is answered only once the change is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// `synchronous = FULL`: the group's `COMMIT` waits for the WAL's fsync.
+    Synced,
+    /// `synchronous = NORMAL`: committed (a process crash keeps it), but a
+    /// power loss may take it until the next synced group, whose fsync
+    /// covers every frame before its own in the WAL.
+    Deferred,
+}
+
 /// Work for the writer thread.
 enum Job {
-    Batch(Vec<Stmt>, oneshot::Sender<Result<Vec<u64>, DbError>>),
+    Batch(
+        Vec<Stmt>,
+        Durability,
+        oneshot::Sender<Result<Vec<u64>, DbError>>,
+    ),
     /// A statement that writes and returns rows (`… RETURNING`).
     Query(
         &'static str,
         Vec<Value>,
+        Durability,
         oneshot::Sender<Result<Vec<Row>, DbError>>,
     ),
     /// Checkpoint and truncate the WAL, outside any transaction.
@@ -221,7 +239,10 @@ impl SqliteDatabase {
     ) -> Result<Vec<Row>, DbError> {
         match self.read(sql, params.clone(), bulk).await? {
             Some(rows) => Ok(rows),
-            None => self.submit(|reply| Job::Query(sql, params, reply)).await,
+            None => {
+                self.submit(|reply| Job::Query(sql, params, Durability::Synced, reply))
+                    .await
+            }
         }
     }
 }
@@ -260,6 +281,8 @@ fn read_on(conn: &Connection, sql: &str, params: &[Value]) -> Result<Option<Vec<
 /// database is dropped.
 fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64) {
     let mut held = None;
+    // The connection opens with `synchronous = FULL`.
+    let mut current = Durability::Synced;
     loop {
         let first = match held.take() {
             Some(job) => job,
@@ -297,7 +320,18 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64) 
                 Err(_) => break,
             }
         }
-        let outcomes = match commit_group(&conn, &group) {
+        // One synced change makes the whole group synced.
+        let durability = if group
+            .iter()
+            .any(|job| job.durability() == Durability::Synced)
+        {
+            Durability::Synced
+        } else {
+            Durability::Deferred
+        };
+        let outcomes = match set_durability(&conn, &mut current, durability)
+            .and_then(|()| commit_group(&conn, &group))
+        {
             Ok(outcomes) => {
                 commits.fetch_add(1, Ordering::Relaxed);
                 outcomes
@@ -310,22 +344,51 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64) 
                     .collect()
             }
         };
-        // Only now, after the COMMIT (and its fsync), is anyone answered.
+        // Only now, after the COMMIT (and, for a synced group, its fsync),
+        // is anyone answered.
         for (job, outcome) in group.into_iter().zip(outcomes) {
             answer(job, outcome);
         }
     }
 }
 
+impl Job {
+    fn durability(&self) -> Durability {
+        match self {
+            Job::Batch(_, d, _) | Job::Query(_, _, d, _) => *d,
+            Job::Purge(_) => Durability::Synced,
+            #[cfg(test)]
+            Job::Pause(_) => Durability::Synced,
+        }
+    }
+}
+
+/// Sets `synchronous` for the next transaction, outside any transaction,
+/// when it differs from the current setting.
+fn set_durability(
+    conn: &Connection,
+    current: &mut Durability,
+    wanted: Durability,
+) -> Result<(), DbError> {
+    if *current != wanted {
+        conn.execute_batch(match wanted {
+            Durability::Synced => "PRAGMA synchronous = FULL",
+            Durability::Deferred => "PRAGMA synchronous = NORMAL",
+        })?;
+        *current = wanted;
+    }
+    Ok(())
+}
+
 fn answer(job: Job, outcome: Result<Done, DbError>) {
     match job {
-        Job::Batch(_, reply) => {
+        Job::Batch(_, _, reply) => {
             let _ = reply.send(outcome.and_then(|done| match done {
                 Done::Counts(counts) => Ok(counts),
                 Done::Rows(_) => Err(DbError::UnexpectedType),
             }));
         }
-        Job::Query(_, _, reply) => {
+        Job::Query(_, _, _, reply) => {
             let _ = reply.send(outcome.and_then(|done| match done {
                 Done::Rows(rows) => Ok(rows),
                 Done::Counts(_) => Err(DbError::UnexpectedType),
@@ -346,31 +409,38 @@ fn commit_group(conn: &Connection, group: &[Job]) -> Result<Vec<Result<Done, DbE
     // IMMEDIATE: take the write lock before the first read, so a
     // command-line process writing beside the server cannot change what a
     // guard checked before the group commits.
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    control(conn, "BEGIN IMMEDIATE")?;
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group {
-        if let Err(e) = conn.execute_batch("SAVEPOINT change") {
-            return Err(rolled_back(conn, e.into()));
+        if let Err(e) = control(conn, "SAVEPOINT change") {
+            return Err(rolled_back(conn, e));
         }
         let outcome = run_job(conn, job);
-        let end = if outcome.is_ok() {
-            "RELEASE change"
+        let ended = if outcome.is_ok() {
+            control(conn, "RELEASE change")
         } else if conn.is_autocommit() {
             // The engine ended the transaction itself (I/O error, full
             // disk): the changes before this one are gone too.
             return Err(outcome.err().unwrap_or(DbError::WorkerGone));
         } else {
-            "ROLLBACK TO change; RELEASE change"
+            control(conn, "ROLLBACK TO change").and_then(|()| control(conn, "RELEASE change"))
         };
-        if let Err(e) = conn.execute_batch(end) {
-            return Err(rolled_back(conn, e.into()));
+        if let Err(e) = ended {
+            return Err(rolled_back(conn, e));
         }
         outcomes.push(outcome);
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
-        return Err(rolled_back(conn, e.into()));
+    if let Err(e) = control(conn, "COMMIT") {
+        return Err(rolled_back(conn, e));
     }
     Ok(outcomes)
+}
+
+/// Runs a transaction-control statement, prepared once (a group runs two
+/// per change, and parsing them again each time showed in profiles).
+fn control(conn: &Connection, sql: &'static str) -> Result<(), DbError> {
+    conn.prepare_cached(sql)?.raw_execute()?;
+    Ok(())
 }
 
 /// Ends a failed group's transaction, if the engine has not, and hands the
@@ -384,8 +454,8 @@ fn rolled_back(conn: &Connection, error: DbError) -> DbError {
 
 fn run_job(conn: &Connection, job: &Job) -> Result<Done, DbError> {
     match job {
-        Job::Batch(stmts, _) => run_batch(conn, stmts).map(Done::Counts),
-        Job::Query(sql, params, _) => run_query(conn, sql, params).map(Done::Rows),
+        Job::Batch(stmts, _, _) => run_batch(conn, stmts).map(Done::Counts),
+        Job::Query(sql, params, _, _) => run_query(conn, sql, params).map(Done::Rows),
         Job::Purge(_) => Ok(Done::Counts(Vec::new())),
         #[cfg(test)]
         Job::Pause(_) => Ok(Done::Counts(Vec::new())),
@@ -402,13 +472,18 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<(), DbEr
     if count != params.len() {
         return Err(DbError::Placeholders);
     }
+    // Each of `$1`…`$count` exactly once (`$01` is another name for `$1`
+    // to SQLite, and would leave a value unbound).
+    let mut seen = vec![false; count];
     for i in 1..=count {
         let n = stmt
             .parameter_name(i)
             .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| (1..=count).contains(n))
+            .filter(|digits| !digits.starts_with('0'))
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .filter(|n| (1..=count).contains(n) && !seen[n - 1])
             .ok_or(DbError::Placeholders)?;
+        seen[n - 1] = true;
         stmt.raw_bind_parameter(i, &params[n - 1])?;
     }
     Ok(())
@@ -480,15 +555,43 @@ fn owner_only_files(path: &Path) -> std::io::Result<()> {
 /// whose transaction finds the other's tables fails, and its retry finds
 /// nothing pending.
 fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    let runner = super::migrations::runner(super::migrations::Dialect::Sqlite)?;
+    use super::migrations::{ATTEMPTS, Dialect, runner};
+    let runner = runner(Dialect::Sqlite)?;
     let mut attempt = 1;
     loop {
-        match runner.run(conn) {
-            Ok(_) => return Ok(()),
-            Err(_) if attempt < super::migrations::ATTEMPTS => attempt += 1,
-            Err(e) => return Err(e.into()),
+        match adopt_legacy(conn).and_then(|()| Ok(runner.run(conn).map(drop)?)) {
+            Ok(()) => return Ok(()),
+            Err(_) if attempt < ATTEMPTS => attempt += 1,
+            Err(e) => return Err(e),
         }
     }
+}
+
+/// Adopts a database migrated before refinery: records its versions as
+/// applied, then drops the old table (in that order, so a crash between
+/// the two is finished by the next start).
+fn adopt_legacy(conn: &mut Connection) -> Result<(), DbError> {
+    use super::migrations::{Dialect, HISTORY_TABLE, LEGACY_TABLE, adopting};
+    let exists = |conn: &Connection, table: &str| -> Result<bool, DbError> {
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
+    };
+    if !exists(conn, LEGACY_TABLE)? {
+        return Ok(());
+    }
+    if !exists(conn, HISTORY_TABLE)? {
+        let version: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )?;
+        adopting(Dialect::Sqlite, version)?.run(conn)?;
+    }
+    conn.execute_batch("DROP TABLE IF EXISTS schema_version")?;
+    Ok(())
 }
 
 fn run_query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
@@ -518,7 +621,19 @@ impl Database for SqliteDatabase {
 
     /// Queued for the writer at the call, before the future is polled.
     fn batch<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>> {
-        Box::pin(self.submit(|reply| Job::Batch(stmts, reply)))
+        Box::pin(self.submit(|reply| Job::Batch(stmts, Durability::Synced, reply)))
+    }
+
+    fn batch_deferred<'a>(&'a self, stmts: Vec<Stmt>) -> DbFuture<'a, Vec<u64>> {
+        Box::pin(self.submit(|reply| Job::Batch(stmts, Durability::Deferred, reply)))
+    }
+
+    fn write_returning_deferred<'a>(
+        &'a self,
+        sql: &'static str,
+        params: Vec<Value>,
+    ) -> DbFuture<'a, Vec<Row>> {
+        Box::pin(self.submit(|reply| Job::Query(sql, params, Durability::Deferred, reply)))
     }
 
     fn purge_deleted(&self) -> DbFuture<'_, ()> {
@@ -538,6 +653,132 @@ impl Database for SqliteDatabase {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn bound(sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let conn = Connection::open_in_memory().unwrap();
+        run_query(&conn, sql, params)
+    }
+
+    #[test]
+    fn placeholders_bind_by_number_wherever_they_appear() {
+        let rows = bound(
+            "SELECT $2, $1, $2 || $1",
+            &[Value::from("a"), Value::from("b")],
+        )
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![vec![Value::from("b"), Value::from("a"), Value::from("ba")]]
+        );
+        // Inside a literal, `$1` is text, not a placeholder.
+        let rows = bound("SELECT '$1', $1", &[Value::from(7)]).unwrap();
+        assert_eq!(rows, vec![vec![Value::from("$1"), Value::from(7)]]);
+    }
+
+    #[test]
+    fn placeholders_that_do_not_match_the_values_are_an_error() {
+        let two = [Value::from(1), Value::from(2)];
+        for sql in [
+            "SELECT $1",         // a value left over
+            "SELECT $1, $3",     // a gap
+            "SELECT $1, $01",    // two names for one number
+            "SELECT ?1, ?2",     // not the `$N` form
+            "SELECT :a, :b",     // named
+            "SELECT $1, $2, $3", // a value missing
+        ] {
+            assert!(
+                matches!(bound(sql, &two), Err(DbError::Placeholders)),
+                "{sql}"
+            );
+        }
+    }
+
+    /// What `synchronous` a group ran with, read inside the group.
+    fn synchronous_of(
+        db: &SqliteDatabase,
+        durability: Durability,
+    ) -> impl std::future::Future<Output = Result<Vec<Row>, DbError>> + use<'_> {
+        db.submit(move |reply| Job::Query("PRAGMA synchronous", Vec::new(), durability, reply))
+    }
+
+    #[tokio::test]
+    async fn a_group_waits_for_the_disk_when_any_of_its_changes_must() {
+        const NORMAL: i64 = 1;
+        const FULL: i64 = 2;
+        let (_dir, db) = scratch();
+        let level = |rows: Vec<Row>| rows[0][0].int().unwrap();
+        // Alone, a deferred change runs without the fsync.
+        assert_eq!(
+            level(synchronous_of(&db, Durability::Deferred).await.unwrap()),
+            NORMAL
+        );
+        // Grouped with a synced one, it waits for the disk with it.
+        let hold = pause(&db);
+        let deferred = synchronous_of(&db, Durability::Deferred);
+        let synced = db.batch(vec![Stmt::new("CREATE TABLE t (x BIGINT)", vec![])]);
+        drop(hold);
+        assert_eq!(level(deferred.await.unwrap()), FULL);
+        synced.await.unwrap();
+        assert_eq!(
+            level(synchronous_of(&db, Durability::Synced).await.unwrap()),
+            FULL
+        );
+        assert_eq!(
+            level(synchronous_of(&db, Durability::Deferred).await.unwrap()),
+            NORMAL
+        );
+    }
+
+    #[tokio::test]
+    async fn a_database_migrated_before_refinery_is_adopted_without_running_its_scripts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // What the runner before refinery left: every script applied,
+            // and its own version table.
+            let conn = Connection::open(&path).unwrap();
+            for (_, script) in super::super::migrations::SCRIPTS {
+                conn.execute_batch(&script.replace("BYTEA", "BLOB"))
+                    .unwrap();
+            }
+            conn.execute_batch(
+                "CREATE TABLE schema_version (version BIGINT NOT NULL);
+                 INSERT INTO schema_version VALUES (1), (2), (3), (4);",
+            )
+            .unwrap();
+        }
+        let db = SqliteDatabase::open(&path).unwrap();
+        let versions = db
+            .query("SELECT COUNT(*) FROM faceseal_schema_history", vec![])
+            .await
+            .unwrap();
+        assert_eq!(versions[0][0], Value::from(4));
+        let legacy = db
+            .query(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'schema_version'",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(legacy[0][0], Value::from(0));
+        drop(db);
+        // And opens again as any database does.
+        SqliteDatabase::open(&path).unwrap();
+
+        // A version newer than this binary's is refused, not adopted.
+        let newer = dir.path().join("newer.db");
+        Connection::open(&newer)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE schema_version (version BIGINT NOT NULL);
+                 INSERT INTO schema_version VALUES (99);",
+            )
+            .unwrap();
+        assert!(matches!(
+            SqliteDatabase::open(&newer),
+            Err(DbError::SchemaTooNew { found: 99, .. })
+        ));
+    }
 
     fn scratch() -> (tempfile::TempDir, SqliteDatabase) {
         let dir = tempfile::tempdir().unwrap();

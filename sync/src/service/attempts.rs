@@ -23,9 +23,12 @@ impl Service {
         tenant: &TenantRow,
     ) -> Result<i64, ApiError> {
         let at = now();
+        // Deferred, as the challenge's take: the comparison's answer is
+        // given only after the verification's decision commits durably, and
+        // that commit makes the charge durable too.
         let rows = self
             .db
-            .query(
+            .write_returning_deferred(
                 "INSERT INTO subject_attempts (tenant_id, subject_id, failures, window_start,
                                                locked_until)
                  VALUES ($1, $2, 1, $3, 0)

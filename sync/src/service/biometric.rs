@@ -145,8 +145,11 @@ impl Service {
         };
         let at = now();
         let expires_at = at + self.config.challenge_ttl as i64;
+        // Deferred: a challenge a power loss forgets is refused as unknown,
+        // and nothing was decided with it; handing one out need not wait
+        // for the disk (unless it shares a group with a durable change).
         self.db
-            .batch(vec![
+            .batch_deferred(vec![
                 // Past their retention, challenges and their decisions go.
                 Stmt::new(
                     PURGE_CHALLENGES,
@@ -234,11 +237,17 @@ impl Service {
         &self,
         caller: &Caller,
         opened: &OpenedEnvelope,
-    ) -> Result<TakenChallenge, ApiError> {
+    ) -> Result<TakenChallenge, (Option<String>, ApiError)> {
         let at = now();
+        // Deferred: nothing is answered on the strength of the take alone.
+        // Every answer about this challenge (its decision, a refusal of it)
+        // commits durably first, and that commit makes the take durable
+        // too. Only a request that ends in an internal error may leave its
+        // take deferred: after a power loss that challenge is unused again,
+        // and nothing was decided with it.
         let rows = self
             .db
-            .query(
+            .write_returning_deferred(
                 "UPDATE challenges SET used_at = $3
                  WHERE tenant_id = $1 AND nonce = $2 AND used_at IS NULL
                    AND (CAST($4 AS TEXT) = '' OR challenge_id = $4)
@@ -251,23 +260,34 @@ impl Service {
                     caller.capture.clone().unwrap_or_default().into(),
                 ],
             )
-            .await?;
-        let row = rows.first().ok_or(Refusal::InvalidChallenge)?;
-        let subject = row[4].text()?;
-        if row[1].text()? != purpose_name(opened.context.purpose)
-            || row[3].int()? <= at
+            .await
+            .map_err(|e| (None, e.into()))?;
+        let row = rows
+            .first()
+            .ok_or((None, ApiError::from(Refusal::InvalidChallenge)))?;
+        let challenge_id = row[0].text().map_err(|e| (None, e.into()))?;
+        // From here on the challenge is used up: a refusal is recorded as
+        // its decision (durably, which makes the take durable too).
+        let taken = |e: ApiError| (Some(challenge_id.clone()), e);
+        let subject = row[4].text().map_err(|e| taken(e.into()))?;
+        let purpose = row[1].text().map_err(|e| taken(e.into()))?;
+        let expires_at = row[3].int().map_err(|e| taken(e.into()))?;
+        let issued_at = row[2].int().map_err(|e| taken(e.into()))?;
+        let replace = row[5].int().map_err(|e| taken(e.into()))? != 0;
+        if purpose != purpose_name(opened.context.purpose)
+            || expires_at <= at
             || (!subject.is_empty() && subject != opened.context.subject_id)
         {
-            return Err(Refusal::InvalidChallenge.into());
+            return Err(taken(Refusal::InvalidChallenge.into()));
         }
         let skew = self.config.max_clock_skew as i64;
         let created = i64::try_from(opened.context.created_at).unwrap_or(i64::MAX);
-        if created < row[2].int()? - skew {
-            return Err(Refusal::OutsideTimeWindow.into());
+        if created < issued_at - skew {
+            return Err(taken(Refusal::OutsideTimeWindow.into()));
         }
         Ok(TakenChallenge {
-            challenge_id: row[0].text()?,
-            replace: row[5].int()? != 0,
+            challenge_id,
+            replace,
         })
     }
 
@@ -369,7 +389,11 @@ impl Service {
         };
         let taken = match self.take_challenge(caller, &opened).await {
             Ok(t) => t,
-            Err(e) => return Err(self.refused(caller, operation, envelope, None, e).await),
+            Err((id, e)) => {
+                return Err(self
+                    .refused(caller, operation, envelope, id.as_deref(), e)
+                    .await);
+            }
         };
         let challenge_id = taken.challenge_id.clone();
         match decide(opened, taken).await {
