@@ -35,20 +35,22 @@ pub struct LoadLimits {
 }
 
 impl LoadLimits {
-    /// Sized for this machine: four requests per core in flight and two
-    /// per core waiting. A request spends much of its time waiting, not
+    /// Sized for this machine: two requests per core in flight and one per
+    /// core waiting. A request spends much of its time waiting, not
     /// computing: for its changes to reach the writer thread and for the
-    /// group's fsync (SQLite), or for the database server (PostgreSQL).
-    /// With one request per core the cores sat a quarter idle and each
-    /// group commit carried one or two changes; four per core keep the cores
-    /// busy and the groups full (`faceseal-sync bench`, 2 cores: about twice
-    /// the verifications per second), and the short queue keeps the wait of
-    /// an admitted request to a few of them.
+    /// group's fsync (SQLite), or for the database server (PostgreSQL), so
+    /// one per core left the cores idle and each group commit carried one or
+    /// two changes. More than two per core raised the saturated rate further
+    /// (`faceseal-sync bench`, 2 cores, client beside the server: about 1,800
+    /// verifications/s at four per core against 1,300 at two) but cost more
+    /// under overload (at four times the saturated rate, half of it accepted
+    /// against three quarters, and a longer tail): the short queue and two
+    /// per core keep an admitted request's wait to a few others.
     pub fn for_this_machine() -> LoadLimits {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         LoadLimits {
-            max_in_flight: 4 * cores,
-            max_queued: 2 * cores,
+            max_in_flight: 2 * cores,
+            max_queued: cores,
             request_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(5),
             max_body_bytes: crate::api::MAX_BODY_BYTES,
