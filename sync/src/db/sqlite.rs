@@ -329,6 +329,7 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64) 
         } else {
             Durability::Deferred
         };
+        let mut stop = false;
         let outcomes = match set_durability(&conn, &mut current, durability)
             .and_then(|()| commit_group(&conn, &group))
         {
@@ -337,6 +338,7 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64) 
                 outcomes
             }
             Err(e) => {
+                stop = is_io_failure(&e);
                 let e = Arc::new(e);
                 group
                     .iter()
@@ -349,7 +351,31 @@ fn write_loop(conn: Connection, jobs: mpsc::Receiver<Job>, commits: &AtomicU64) 
         for (job, outcome) in group.into_iter().zip(outcomes) {
             answer(job, outcome);
         }
+        if stop {
+            // After a failed write or fsync the kernel may have dropped the
+            // pages it could not write, and a later fsync that succeeds would
+            // not bring them back: what earlier groups committed (deferred
+            // ones in particular) is no longer known to be on disk. Writing
+            // on would acknowledge changes on top of a hole, so the writer
+            // stops: every change from now on fails, and a restart recovers
+            // from what the files really hold.
+            tracing::error!(
+                target: "faceseal_sync::storage",
+                "SQLite reported an I/O error while committing; refusing every change until restart"
+            );
+            return;
+        }
     }
+}
+
+/// An I/O error from the engine (a failed read, write or fsync), as opposed
+/// to a full disk, a lock or a constraint.
+fn is_io_failure(e: &DbError) -> bool {
+    matches!(
+        e,
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::SystemIoFailure
+    )
 }
 
 impl Job {
@@ -653,6 +679,23 @@ impl Database for SqliteDatabase {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn only_io_errors_stop_the_writer() {
+        let failure = |code| {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(is_io_failure(&failure(rusqlite::ffi::SQLITE_IOERR_FSYNC)));
+        assert!(is_io_failure(&failure(rusqlite::ffi::SQLITE_IOERR_WRITE)));
+        assert!(is_io_failure(&failure(rusqlite::ffi::SQLITE_IOERR)));
+        assert!(!is_io_failure(&failure(rusqlite::ffi::SQLITE_FULL)));
+        assert!(!is_io_failure(&failure(rusqlite::ffi::SQLITE_BUSY)));
+        assert!(!is_io_failure(&failure(rusqlite::ffi::SQLITE_CONSTRAINT)));
+        assert!(!is_io_failure(&DbError::Conflict));
+    }
 
     fn bound(sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let conn = Connection::open_in_memory().unwrap();
