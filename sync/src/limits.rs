@@ -42,7 +42,7 @@ impl LoadLimits {
     /// one per core left the cores idle and each group commit carried one or
     /// two changes. More than two per core raised the saturated rate further
     /// (`faceseal-sync bench`, 2 cores, client beside the server: about 1,800
-    /// verifications/s at four per core against 1,300 at two) but cost more
+    /// verifications/s at four per core against 1,500 at two) but cost more
     /// under overload (at four times the saturated rate, half of it accepted
     /// against three quarters, and a longer tail): the short queue and two
     /// per core keep an admitted request's wait to a few others.

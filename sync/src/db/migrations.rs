@@ -18,6 +18,13 @@ pub(crate) const HISTORY_TABLE: &str = "faceseal_schema_history";
 /// [`HISTORY_TABLE`] without running them again, and the table is dropped.
 pub(crate) const LEGACY_TABLE: &str = "schema_version";
 
+/// The version [`LEGACY_TABLE`] records, in both dialects (as `BIGINT`).
+pub(crate) const LEGACY_VERSION: &str =
+    "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_version";
+
+/// Drops [`LEGACY_TABLE`] once its versions are recorded.
+pub(crate) const DROP_LEGACY: &str = "DROP TABLE IF EXISTS schema_version";
+
 /// `(refinery name, script)`: `V{version}__{name}`.
 pub(crate) const SCRIPTS: &[(&str, &str)] = &[
     (
@@ -52,7 +59,7 @@ pub(crate) enum Dialect {
 
 impl Dialect {
     /// SQLite would give a `BYTEA` column numeric affinity: call it `BLOB`.
-    fn adapt(self, script: &str) -> String {
+    pub(crate) fn adapt(self, script: &str) -> String {
         match self {
             Dialect::Sqlite => script.replace("BYTEA", "BLOB"),
             Dialect::Postgres => script.to_owned(),

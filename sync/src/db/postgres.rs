@@ -90,13 +90,13 @@ fn tls(ca_file: Option<&Path>) -> Result<MakeRustlsConnect, DbError> {
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| DbError::Setup(format!("{}: {e}", path.display())))?;
+            let unusable =
+                |e: &dyn std::fmt::Display| DbError::Setup(format!("{}: {e}", path.display()));
+            let certs = CertificateDer::pem_file_iter(path).map_err(|e| unusable(&e))?;
             for cert in certs {
-                let cert = cert.map_err(|e| DbError::Setup(format!("{}: {e}", path.display())))?;
                 roots
-                    .add(cert)
-                    .map_err(|e| DbError::Setup(format!("{}: {e}", path.display())))?;
+                    .add(cert.map_err(|e| unusable(&e))?)
+                    .map_err(|e| unusable(&e))?;
             }
             if roots.is_empty() {
                 return Err(DbError::Setup(format!(
@@ -248,7 +248,9 @@ async fn migrate(
 /// [`super::migrations::LEGACY_TABLE`]), under the caller's migration lock:
 /// records its versions as applied, then drops the old table.
 async fn adopt_legacy(client: &mut tokio_postgres::Client) -> Result<(), DbError> {
-    use super::migrations::{Dialect, HISTORY_TABLE, LEGACY_TABLE, adopting};
+    use super::migrations::{
+        DROP_LEGACY, Dialect, HISTORY_TABLE, LEGACY_TABLE, LEGACY_VERSION, adopting,
+    };
     let exists = async |client: &tokio_postgres::Client, table: &str| -> Result<bool, DbError> {
         Ok(client
             .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
@@ -259,20 +261,12 @@ async fn adopt_legacy(client: &mut tokio_postgres::Client) -> Result<(), DbError
         return Ok(());
     }
     if !exists(client, HISTORY_TABLE).await? {
-        let version: i64 = client
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
-                &[],
-            )
-            .await?
-            .get(0);
+        let version: i64 = client.query_one(LEGACY_VERSION, &[]).await?.get(0);
         adopting(Dialect::Postgres, version)?
             .run_async(client)
             .await?;
     }
-    client
-        .batch_execute("DROP TABLE IF EXISTS schema_version")
-        .await?;
+    client.batch_execute(DROP_LEGACY).await?;
     Ok(())
 }
 

@@ -397,10 +397,13 @@ fn set_durability(
     wanted: Durability,
 ) -> Result<(), DbError> {
     if *current != wanted {
-        conn.execute_batch(match wanted {
-            Durability::Synced => "PRAGMA synchronous = FULL",
-            Durability::Deferred => "PRAGMA synchronous = NORMAL",
-        })?;
+        control(
+            conn,
+            match wanted {
+                Durability::Synced => "PRAGMA synchronous = FULL",
+                Durability::Deferred => "PRAGMA synchronous = NORMAL",
+            },
+        )?;
         *current = wanted;
     }
     Ok(())
@@ -462,8 +465,9 @@ fn commit_group(conn: &Connection, group: &[Job]) -> Result<Vec<Result<Done, DbE
     Ok(outcomes)
 }
 
-/// Runs a transaction-control statement, prepared once (a group runs two
-/// per change, and parsing them again each time showed in profiles).
+/// Runs a transaction-control statement (or a setting between groups),
+/// prepared once (a group runs two per change, and parsing them again each
+/// time showed in profiles).
 fn control(conn: &Connection, sql: &'static str) -> Result<(), DbError> {
     conn.prepare_cached(sql)?.raw_execute()?;
     Ok(())
@@ -597,7 +601,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 /// applied, then drops the old table (in that order, so a crash between
 /// the two is finished by the next start).
 fn adopt_legacy(conn: &mut Connection) -> Result<(), DbError> {
-    use super::migrations::{Dialect, HISTORY_TABLE, LEGACY_TABLE, adopting};
+    use super::migrations::{
+        DROP_LEGACY, Dialect, HISTORY_TABLE, LEGACY_TABLE, LEGACY_VERSION, adopting,
+    };
     let exists = |conn: &Connection, table: &str| -> Result<bool, DbError> {
         Ok(conn.query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -609,14 +615,10 @@ fn adopt_legacy(conn: &mut Connection) -> Result<(), DbError> {
         return Ok(());
     }
     if !exists(conn, HISTORY_TABLE)? {
-        let version: i64 = conn.query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-            [],
-            |r| r.get(0),
-        )?;
+        let version: i64 = conn.query_row(LEGACY_VERSION, [], |r| r.get(0))?;
         adopting(Dialect::Sqlite, version)?.run(conn)?;
     }
-    conn.execute_batch("DROP TABLE IF EXISTS schema_version")?;
+    conn.execute_batch(DROP_LEGACY)?;
     Ok(())
 }
 
@@ -781,7 +783,7 @@ mod tests {
             // and its own version table.
             let conn = Connection::open(&path).unwrap();
             for (_, script) in super::super::migrations::SCRIPTS {
-                conn.execute_batch(&script.replace("BYTEA", "BLOB"))
+                conn.execute_batch(&super::super::migrations::Dialect::Sqlite.adapt(script))
                     .unwrap();
             }
             conn.execute_batch(

@@ -268,27 +268,28 @@ impl Service {
         let challenge_id = row[0].text().map_err(|e| (None, e.into()))?;
         // From here on the challenge is used up: a refusal is recorded as
         // its decision (durably, which makes the take durable too).
-        let taken = |e: ApiError| (Some(challenge_id.clone()), e);
-        let subject = row[4].text().map_err(|e| taken(e.into()))?;
-        let purpose = row[1].text().map_err(|e| taken(e.into()))?;
-        let expires_at = row[3].int().map_err(|e| taken(e.into()))?;
-        let issued_at = row[2].int().map_err(|e| taken(e.into()))?;
-        let replace = row[5].int().map_err(|e| taken(e.into()))? != 0;
-        if purpose != purpose_name(opened.context.purpose)
-            || expires_at <= at
-            || (!subject.is_empty() && subject != opened.context.subject_id)
-        {
-            return Err(taken(Refusal::InvalidChallenge.into()));
+        let check = || -> Result<bool, ApiError> {
+            let subject = row[4].text()?;
+            if row[1].text()? != purpose_name(opened.context.purpose)
+                || row[3].int()? <= at
+                || (!subject.is_empty() && subject != opened.context.subject_id)
+            {
+                return Err(Refusal::InvalidChallenge.into());
+            }
+            let skew = self.config.max_clock_skew as i64;
+            let created = i64::try_from(opened.context.created_at).unwrap_or(i64::MAX);
+            if created < row[2].int()? - skew {
+                return Err(Refusal::OutsideTimeWindow.into());
+            }
+            Ok(row[5].int()? != 0)
+        };
+        match check() {
+            Ok(replace) => Ok(TakenChallenge {
+                challenge_id,
+                replace,
+            }),
+            Err(e) => Err((Some(challenge_id), e)),
         }
-        let skew = self.config.max_clock_skew as i64;
-        let created = i64::try_from(opened.context.created_at).unwrap_or(i64::MAX);
-        if created < issued_at - skew {
-            return Err(taken(Refusal::OutsideTimeWindow.into()));
-        }
-        Ok(TakenChallenge {
-            challenge_id,
-            replace,
-        })
     }
 
     /// Opens the envelope and runs the checks that need only the envelope,
