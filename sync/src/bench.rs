@@ -495,8 +495,12 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
     PROGRESS_TO_STDERR.store(args.json, Ordering::Relaxed);
     let mut figures = serde_json::Map::new();
     // What the server applies when the bench passes no limit of its own.
-    let defaults = faceseal_sync::limits::LoadLimits::for_this_machine();
     let postgres = args.database_url.is_some();
+    let defaults = faceseal_sync::limits::LoadLimits::for_this_machine(if postgres {
+        faceseal_sync::db::Backend::Postgres
+    } else {
+        faceseal_sync::db::Backend::Sqlite
+    });
     put(
         &mut figures,
         "backend",
@@ -573,17 +577,25 @@ async fn run_in(setup: &Setup, args: &BenchArgs) -> Result<ExitCode, AnyError> {
     report("unloaded", 1, &unloaded);
     phase_figures(&mut figures, "unloaded", &unloaded);
     let unloaded_p99 = unloaded.percentile(0.99);
+    // Client counts grow by about half each step (doubling overshot the
+    // server's admission limit and made the saturation found depend on
+    // where the steps fell); the search ends after two steps in a row that
+    // gain less than 2%.
     let mut best = (1usize, unloaded);
     let mut clients = 2;
-    while clients <= args.max_clients {
+    let mut flat_steps = 0;
+    while clients <= args.max_clients && flat_steps < 2 {
         let r = verify_phase(addr, &tenant, &subjects, clients, args.seconds).await?;
         report("ramp", clients, &r);
-        if r.rps() > best.1.rps() * 1.05 {
-            best = (clients, r);
-            clients *= 2;
+        if r.rps() > best.1.rps() * 1.02 {
+            flat_steps = 0;
         } else {
-            break;
+            flat_steps += 1;
         }
+        if r.rps() > best.1.rps() {
+            best = (clients, r);
+        }
+        clients = (clients + clients / 2).max(clients + 1);
     }
     let (saturating, saturated) = best;
     phase_figures(&mut figures, "saturation", &saturated);

@@ -15,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokio::sync::Semaphore;
 
+use crate::db::Backend;
 use crate::error::error_response;
 use crate::observe::Metrics;
 
@@ -35,22 +36,30 @@ pub struct LoadLimits {
 }
 
 impl LoadLimits {
-    /// Sized for this machine: two requests per core in flight and one per
-    /// core waiting. A request spends much of its time waiting, not
-    /// computing: for its changes to reach the writer thread and for the
-    /// group's fsync (SQLite), or for the database server (PostgreSQL), so
-    /// one per core left the cores idle and each group commit carried one or
-    /// two changes. More than two per core raised the saturated rate further
-    /// (`faceseal-sync bench`, 2 cores, client beside the server: about 1,800
-    /// verifications/s at four per core against 1,500 at two) but cost more
-    /// under overload (at four times the saturated rate, half of it accepted
-    /// against three quarters, and a longer tail): the short queue and two
-    /// per core keep an admitted request's wait to a few others.
-    pub fn for_this_machine() -> LoadLimits {
+    /// Sized for this machine and the storage `backend`. A request spends
+    /// much of its time waiting, not computing: for its changes to reach
+    /// the writer thread and for the group's fsync (SQLite), or for the
+    /// database server (PostgreSQL).
+    ///
+    /// - SQLite: three requests per core in flight, one waiting per two
+    ///   cores. With fewer in flight the cores sat idle at saturation
+    ///   (`faceseal-sync bench`, 2 cores, client beside the server: about
+    ///   1,850 verifications/s at two per core, 2,000 to 2,250 at three,
+    ///   2,600 at four); four per core accepted about 60% of the saturated
+    ///   rate under four times that load, against about 80% at three.
+    /// - PostgreSQL: two per core in flight, one per core waiting. The
+    ///   database server shares the cores and saturates at three or four
+    ///   clients; three per core added only waiting (a p99 under overload
+    ///   of about 5.5 times the unloaded one, against about 2.4 at two).
+    pub fn for_this_machine(backend: Backend) -> LoadLimits {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let (max_in_flight, max_queued) = match backend {
+            Backend::Sqlite => (3 * cores, cores.div_ceil(2)),
+            Backend::Postgres => (2 * cores, cores),
+        };
         LoadLimits {
-            max_in_flight: 2 * cores,
-            max_queued: cores,
+            max_in_flight,
+            max_queued,
             request_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(5),
             max_body_bytes: crate::api::MAX_BODY_BYTES,
@@ -237,7 +246,7 @@ mod tests {
         let limits = LoadLimits {
             max_in_flight: 1,
             max_queued: 1,
-            ..LoadLimits::for_this_machine()
+            ..LoadLimits::for_this_machine(Backend::Sqlite)
         };
         let shedder = Arc::new(LoadShedder::new(limits));
         let (router, mut started, release) = blocking_router(Arc::clone(&shedder));
@@ -269,7 +278,7 @@ mod tests {
         let limits = LoadLimits {
             max_in_flight: 1,
             max_queued: 2,
-            ..LoadLimits::for_this_machine()
+            ..LoadLimits::for_this_machine(Backend::Sqlite)
         };
         let shedder = Arc::new(LoadShedder::new(limits));
         let (started_tx, mut started) = mpsc::unbounded_channel();
@@ -337,7 +346,7 @@ mod tests {
             max_in_flight: 1,
             max_queued: 0,
             max_body_bytes: 16,
-            ..LoadLimits::for_this_machine()
+            ..LoadLimits::for_this_machine(Backend::Sqlite)
         };
         let (router, _started, _release) = blocking_router(Arc::new(LoadShedder::new(limits)));
         let big = Request::builder()

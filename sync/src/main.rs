@@ -282,7 +282,7 @@ async fn run(cli: Cli) -> Result<ExitCode, AnyError> {
                     eprintln!("admin token: created {} (owner-only)", p.display())
                 }
             }
-            let mut limits = LoadLimits::for_this_machine();
+            let mut limits = LoadLimits::for_this_machine(location.backend());
             limits.max_in_flight = max_in_flight.unwrap_or(limits.max_in_flight);
             limits.max_queued = max_queued.unwrap_or(limits.max_queued);
             let throttle = ThrottleLimits {

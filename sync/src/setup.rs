@@ -51,6 +51,14 @@ pub enum DbLocation {
 }
 
 impl DbLocation {
+    /// The storage engine this location names.
+    pub fn backend(&self) -> crate::db::Backend {
+        match self {
+            DbLocation::Sqlite(_) => crate::db::Backend::Sqlite,
+            DbLocation::Postgres { .. } => crate::db::Backend::Postgres,
+        }
+    }
+
     /// `--database-url` (or its environment variable) wins; else `--db` or
     /// the default SQLite file in the working directory. `database_ca`
     /// (or its environment variable) goes with the URL.

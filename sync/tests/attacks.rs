@@ -23,7 +23,7 @@ fn roomy() -> LoadLimits {
     LoadLimits {
         max_in_flight: 8,
         max_queued: 64,
-        ..LoadLimits::for_this_machine()
+        ..LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite)
     }
 }
 

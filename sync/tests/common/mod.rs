@@ -83,7 +83,7 @@ impl TestServer {
         TestServer::start_with(
             backend,
             ServiceConfig::default(),
-            LoadLimits::for_this_machine(),
+            LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite),
         )
         .await
     }
@@ -130,7 +130,7 @@ impl TestServer {
         TestServer::launch(
             backend,
             ServiceConfig::default(),
-            LoadLimits::for_this_machine(),
+            LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite),
             dir,
             kek,
             schema,
