@@ -64,10 +64,11 @@ enum Command {
         /// File holding the admin token (or FACESEAL_SYNC_ADMIN_TOKEN).
         #[arg(long, value_name = "PATH")]
         admin_token_file: Option<PathBuf>,
-        /// Requests processed at once (default: two per core).
+        /// Requests processed at once (default: three per core with SQLite, two with PostgreSQL).
         #[arg(long)]
         max_in_flight: Option<usize>,
-        /// Requests waiting for a slot before new ones get 503 (default: one per core).
+        /// Requests waiting for a slot before new ones get 503 (default: one per two cores with SQLite,
+        /// one per core with PostgreSQL).
         #[arg(long)]
         max_queued: Option<usize>,
         /// How long a challenge stays usable, in seconds.
