@@ -296,12 +296,8 @@ async fn challenges_are_single_use_fresh_and_scoped() {
             challenge_ttl: 0,
             ..ServiceConfig::default()
         };
-        let s = TestServer::start_with(
-            backend,
-            config,
-            LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite),
-        )
-        .await;
+        let s =
+            TestServer::start_with(backend, config, LoadLimits::for_this_machine(backend)).await;
         let a = s.tenant("a", json!({})).await;
         let mut c = s.client();
         let refs = subject(&mut c, &a, "s1", &["enrol"]).await;
@@ -791,7 +787,7 @@ async fn slow_clients_get_a_timeout_and_hold_no_worker() {
         body_timeout: Duration::from_millis(300),
         max_in_flight: 1,
         max_queued: 0,
-        ..LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite)
+        ..LoadLimits::for_this_machine(Backend::Sqlite)
     };
     let s = TestServer::start_with(Backend::Sqlite, ServiceConfig::default(), limits).await;
     let t = s.tenant("acme", json!({})).await;

@@ -266,7 +266,7 @@ async fn a_capture_token_answers_its_own_challenge_once_and_nothing_else() {
         let s = TestServer::start_with(
             backend,
             config,
-            faceseal_sync::limits::LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite),
+            faceseal_sync::limits::LoadLimits::for_this_machine(backend),
         )
         .await;
         let t = s.tenant("acme", json!({})).await;

@@ -139,7 +139,7 @@ async fn metrics_count_shed_requests_and_answer_the_admin_only() {
     let limits = LoadLimits {
         max_in_flight: 1,
         max_queued: 0,
-        ..LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite)
+        ..LoadLimits::for_this_machine(Backend::Sqlite)
     };
     let s = TestServer::start_with(Backend::Sqlite, ServiceConfig::default(), limits).await;
     let t = s.tenant("acme", json!({})).await;

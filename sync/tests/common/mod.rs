@@ -29,11 +29,9 @@ pub const PG_URL_ENV: &str = "FACESEAL_SYNC_TEST_DATABASE_URL";
 pub const SKIP_PG_ENV: &str = "FACESEAL_SYNC_TEST_SKIP_POSTGRES";
 pub const ADMIN: &str = "test-admin-token";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+/// The storage engines a test server runs on (the service's own type, so
+/// that a test server gets the limits the real one would).
+pub use faceseal_sync::db::Backend;
 
 /// The backends every suite runs on.
 /// How the tests connect to PostgreSQL: in `schema`, and over TLS verified
@@ -83,7 +81,7 @@ impl TestServer {
         TestServer::start_with(
             backend,
             ServiceConfig::default(),
-            LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite),
+            LoadLimits::for_this_machine(backend),
         )
         .await
     }
@@ -130,7 +128,7 @@ impl TestServer {
         TestServer::launch(
             backend,
             ServiceConfig::default(),
-            LoadLimits::for_this_machine(faceseal_sync::db::Backend::Sqlite),
+            LoadLimits::for_this_machine(backend),
             dir,
             kek,
             schema,
